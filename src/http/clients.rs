@@ -1,0 +1,321 @@
+//! Client routes: create, read, list, delete; the stuck list; facts; the
+//! activity history.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use serde::Deserialize;
+use serde_json::json;
+use warp::filters::BoxedFilter;
+use warp::http::StatusCode;
+use warp::reply::Response;
+use warp::{Filter, Reply};
+
+use super::extract::{authorized, decode_id, json_body, raw_query, with_app, Paging};
+use super::{json, respond, route, wrong_method, App, UPDATE, VIEW};
+use crate::auth::Principal;
+use crate::onboarding::{self, FactType};
+use crate::store::clients::{self, ClientCursor};
+use crate::store::facts::{self, Fact};
+use crate::store::templates::{check_name, check_text};
+use crate::store::{activity, templates::MAX_NAME_CHARS};
+use crate::timestamp::Timestamp;
+use crate::{Error, Result};
+
+pub fn routes(app: &App) -> BoxedFilter<(Response,)> {
+    list_route(app)
+        .or(stuck_route(app))
+        .unify()
+        .or(client_route(app))
+        .unify()
+        .or(events_route(app))
+        .unify()
+        .or(activity_route(app))
+        .unify()
+        .boxed()
+}
+
+/// `GET /api/clients`
+fn list_route(app: &App) -> BoxedFilter<(Response,)> {
+    let name = "/api/clients";
+    let path = || warp::path!("api" / "clients");
+    let get = path()
+        .and(warp::get())
+        .and(route(name))
+        .and(authorized(app.clone(), VIEW))
+        .and(raw_query())
+        .and(with_app(app.clone()))
+        .then(list)
+        .map(respond);
+    get.or(path().and(wrong_method(name, "GET")))
+        .unify()
+        .boxed()
+}
+
+/// `GET /api/clients/onboarding/stuck`
+fn stuck_route(app: &App) -> BoxedFilter<(Response,)> {
+    let name = "/api/clients/onboarding/stuck";
+    let path = || warp::path!("api" / "clients" / "onboarding" / "stuck");
+    let get = path()
+        .and(warp::get())
+        .and(route(name))
+        .and(authorized(app.clone(), VIEW))
+        .and(raw_query())
+        .and(with_app(app.clone()))
+        .then(stuck)
+        .map(respond);
+    get.or(path().and(wrong_method(name, "GET")))
+        .unify()
+        .boxed()
+}
+
+/// `GET|PUT|DELETE /api/clients/:companyId`
+fn client_route(app: &App) -> BoxedFilter<(Response,)> {
+    let name = "/api/clients/:companyId";
+    let path = || warp::path!("api" / "clients" / String);
+    let limit = app.settings.max_body_bytes;
+    let get = path()
+        .and(warp::get())
+        .and(route(name))
+        .and(authorized(app.clone(), VIEW))
+        .and(with_app(app.clone()))
+        .then(get)
+        .map(respond);
+    let put = path()
+        .and(warp::put())
+        .and(route(name))
+        .and(authorized(app.clone(), UPDATE))
+        .and(json_body::<PutClient>(limit))
+        .and(with_app(app.clone()))
+        .then(put)
+        .map(respond);
+    let delete = path()
+        .and(warp::delete())
+        .and(route(name))
+        .and(authorized(app.clone(), UPDATE))
+        .and(with_app(app.clone()))
+        .then(delete)
+        .map(respond);
+    let other = path()
+        .and(wrong_method(name, "GET, PUT, DELETE"))
+        .map(|_: String, r: Response| r);
+    get.or(put)
+        .unify()
+        .or(delete)
+        .unify()
+        .or(other)
+        .unify()
+        .boxed()
+}
+
+/// `POST /api/clients/:companyId/events`
+fn events_route(app: &App) -> BoxedFilter<(Response,)> {
+    let name = "/api/clients/:companyId/events";
+    let path = || warp::path!("api" / "clients" / String / "events");
+    let post = path()
+        .and(warp::post())
+        .and(route(name))
+        .and(authorized(app.clone(), UPDATE))
+        .and(json_body::<PostEvent>(app.settings.max_body_bytes))
+        .and(with_app(app.clone()))
+        .then(record_event)
+        .map(respond);
+    let other = path()
+        .and(wrong_method(name, "POST"))
+        .map(|_: String, r: Response| r);
+    post.or(other).unify().boxed()
+}
+
+/// `GET /api/clients/:companyId/onboarding/activity`
+fn activity_route(app: &App) -> BoxedFilter<(Response,)> {
+    let name = "/api/clients/:companyId/onboarding/activity";
+    let path = || warp::path!("api" / "clients" / String / "onboarding" / "activity");
+    let get = path()
+        .and(warp::get())
+        .and(route(name))
+        .and(authorized(app.clone(), VIEW))
+        .and(raw_query())
+        .and(with_app(app.clone()))
+        .then(activity)
+        .map(respond);
+    let other = path()
+        .and(wrong_method(name, "GET"))
+        .map(|_: String, r: Response| r);
+    get.or(other).unify().boxed()
+}
+
+#[derive(Debug, Deserialize)]
+struct PutClient {
+    name: String,
+    #[serde(default)]
+    logo_url: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct PostEvent {
+    #[serde(rename = "type")]
+    fact_type: String,
+    #[serde(default)]
+    reference: Option<String>,
+    #[serde(default)]
+    occurred_at: Option<String>,
+}
+
+/// Largest page of the client list and the activity history.
+const MAX_PAGE: u32 = 200;
+const DEFAULT_PAGE: u32 = 50;
+const MAX_STUCK_LIMIT: u32 = 50;
+
+async fn list(_user: Principal, query: String, app: App) -> Result<Response> {
+    let paging = Paging::parse(&query, MAX_PAGE)?;
+    let after = paging.cursor.as_deref().map(decode_cursor).transpose()?;
+    let limit = paging.limit.unwrap_or(DEFAULT_PAGE);
+
+    let (page, next) = app
+        .db
+        .read(move |conn| clients::list(conn, after.as_ref(), limit))
+        .await?;
+
+    let next_cursor = next.as_ref().map(encode_cursor);
+    Ok(json(
+        StatusCode::OK,
+        &json!({ "clients": page, "next_cursor": next_cursor }),
+    ))
+}
+
+async fn stuck(_user: Principal, query: String, app: App) -> Result<Response> {
+    let paging = Paging::parse(&query, MAX_STUCK_LIMIT)?;
+    let limit = paging.limit.unwrap_or(app.settings.stuck_limit);
+    let now = Timestamp::now();
+    let cutoff = onboarding::stuck_cutoff(now, app.settings.stuck_after_days);
+
+    let stuck = app
+        .db
+        .read(move |conn| clients::stuck(conn, cutoff, limit, now))
+        .await?;
+
+    Ok(json(StatusCode::OK, &json!({ "clients": stuck })))
+}
+
+async fn get(raw_id: String, _user: Principal, app: App) -> Result<Response> {
+    let id = decode_id("companyId", &raw_id)?;
+
+    let client = app.db.read(move |conn| clients::summary(conn, &id)).await?;
+
+    Ok(json(StatusCode::OK, &client))
+}
+
+async fn put(raw_id: String, _user: Principal, body: PutClient, app: App) -> Result<Response> {
+    let id = decode_id("companyId", &raw_id)?;
+    check_name("name", &body.name)?;
+    check_text("logo_url", body.logo_url.as_deref())?;
+
+    let (client, created) = app
+        .db
+        .write(move |tx| {
+            clients::put(
+                tx,
+                &id,
+                &body.name,
+                body.logo_url.as_deref(),
+                Timestamp::now(),
+            )
+        })
+        .await?;
+
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok(json(status, &client))
+}
+
+async fn delete(raw_id: String, _user: Principal, app: App) -> Result<Response> {
+    let id = decode_id("companyId", &raw_id)?;
+
+    app.db.write(move |tx| clients::delete(tx, &id)).await?;
+
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn record_event(
+    raw_id: String,
+    _user: Principal,
+    body: PostEvent,
+    app: App,
+) -> Result<Response> {
+    let id = decode_id("companyId", &raw_id)?;
+    let fact_type: FactType = body
+        .fact_type
+        .parse()
+        .map_err(|_| Error::invalid("type", format!("must be one of {}", FactType::allowed())))?;
+    if let Some(reference) = &body.reference {
+        if reference.is_empty() || reference.chars().count() > MAX_NAME_CHARS {
+            return Err(Error::invalid("reference", "must be 1 to 200 characters"));
+        }
+    }
+    let occurred_at = body
+        .occurred_at
+        .as_deref()
+        .map(Timestamp::parse)
+        .transpose()
+        .map_err(|msg| Error::invalid("occurred_at", msg))?;
+    let fact = Fact {
+        fact_type,
+        reference: body.reference,
+        occurred_at,
+    };
+
+    let recorded = app
+        .db
+        .write(move |tx| facts::record(tx, &id, &fact, Timestamp::now()))
+        .await?;
+
+    let status = if recorded.created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok(json(
+        status,
+        &json!({ "ok": true, "auto_completed": recorded.auto_completed }),
+    ))
+}
+
+async fn activity(raw_id: String, _user: Principal, query: String, app: App) -> Result<Response> {
+    let id = decode_id("companyId", &raw_id)?;
+    let paging = Paging::parse(&query, MAX_PAGE)?;
+    let before = paging
+        .cursor
+        .as_deref()
+        .map(|c| c.parse::<i64>().ok().filter(|n| *n > 0))
+        .map(|c| c.ok_or_else(|| Error::invalid("cursor", "is not a cursor this API gave out")))
+        .transpose()?;
+    let limit = paging.limit.unwrap_or(DEFAULT_PAGE);
+
+    let (entries, next) = app
+        .db
+        .read(move |conn| {
+            clients::ensure_exists(conn, &id)?;
+            activity::list(conn, &id, before, limit)
+        })
+        .await?;
+
+    let next_cursor = next.map(|id| id.to_string());
+    Ok(json(
+        StatusCode::OK,
+        &json!({ "entries": entries, "next_cursor": next_cursor }),
+    ))
+}
+
+fn encode_cursor(cursor: &ClientCursor) -> String {
+    URL_SAFE_NO_PAD.encode(serde_json::to_vec(cursor).expect("cursor serialises"))
+}
+
+fn decode_cursor(text: &str) -> Result<ClientCursor> {
+    URL_SAFE_NO_PAD
+        .decode(text)
+        .ok()
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+        .ok_or_else(|| Error::invalid("cursor", "is not a cursor this API gave out"))
+}

@@ -1,0 +1,157 @@
+//! The onboarding routes of SPEC §4: read a client's onboarding, assign a
+//! template, toggle a milestone. The stuck list lives with the client routes.
+
+use serde::{Deserialize, Deserializer};
+use serde_json::json;
+use warp::filters::BoxedFilter;
+use warp::http::StatusCode;
+use warp::reply::Response;
+use warp::Filter;
+
+use super::extract::{authorized, decode_id, json_body, with_app};
+use super::{json, respond, route, wrong_method, App, UPDATE, VIEW};
+use crate::auth::Principal;
+use crate::store::progress::{self, Toggle};
+use crate::store::templates::check_text;
+use crate::timestamp::Timestamp;
+use crate::{Error, Result};
+
+pub fn routes(app: &App) -> BoxedFilter<(Response,)> {
+    onboarding_route(app)
+        .or(assign_route(app))
+        .unify()
+        .or(milestone_route(app))
+        .unify()
+        .boxed()
+}
+
+/// `GET /api/clients/:companyId/onboarding`
+fn onboarding_route(app: &App) -> BoxedFilter<(Response,)> {
+    let name = "/api/clients/:companyId/onboarding";
+    let path = || warp::path!("api" / "clients" / String / "onboarding");
+    let get = path()
+        .and(warp::get())
+        .and(route(name))
+        .and(authorized(app.clone(), VIEW))
+        .and(with_app(app.clone()))
+        .then(get)
+        .map(respond);
+    let other = path()
+        .and(wrong_method(name, "GET"))
+        .map(|_: String, r: Response| r);
+    get.or(other).unify().boxed()
+}
+
+/// `POST /api/clients/:companyId/onboarding/assign`
+fn assign_route(app: &App) -> BoxedFilter<(Response,)> {
+    let name = "/api/clients/:companyId/onboarding/assign";
+    let path = || warp::path!("api" / "clients" / String / "onboarding" / "assign");
+    let post = path()
+        .and(warp::post())
+        .and(route(name))
+        .and(authorized(app.clone(), UPDATE))
+        .and(json_body::<Assign>(app.settings.max_body_bytes))
+        .and(with_app(app.clone()))
+        .then(assign)
+        .map(respond);
+    let other = path()
+        .and(wrong_method(name, "POST"))
+        .map(|_: String, r: Response| r);
+    post.or(other).unify().boxed()
+}
+
+/// `PATCH /api/clients/:companyId/onboarding/milestones/:milestoneId`
+fn milestone_route(app: &App) -> BoxedFilter<(Response,)> {
+    let name = "/api/clients/:companyId/onboarding/milestones/:milestoneId";
+    let path = || warp::path!("api" / "clients" / String / "onboarding" / "milestones" / String);
+    let patch = path()
+        .and(warp::patch())
+        .and(route(name))
+        .and(authorized(app.clone(), UPDATE))
+        .and(json_body::<PatchMilestone>(app.settings.max_body_bytes))
+        .and(with_app(app.clone()))
+        .then(toggle)
+        .map(respond);
+    let other = path()
+        .and(wrong_method(name, "PATCH"))
+        .map(|_: String, _: String, r: Response| r);
+    patch.or(other).unify().boxed()
+}
+
+#[derive(Debug, Deserialize)]
+struct Assign {
+    template_id: String,
+    #[serde(default)]
+    force: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+struct PatchMilestone {
+    completed: bool,
+    /// Absent (`None`) is told apart from `null` (`Some(None)`).
+    #[serde(default, deserialize_with = "present")]
+    notes: Option<Option<String>>,
+}
+
+/// Marks a field as present, whatever its value (including `null`).
+fn present<'de, D, T>(deserializer: D) -> std::result::Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    T::deserialize(deserializer).map(Some)
+}
+
+async fn get(raw_id: String, _user: Principal, app: App) -> Result<Response> {
+    let id = decode_id("companyId", &raw_id)?;
+
+    let onboarding = app.db.read(move |conn| progress::read(conn, &id)).await?;
+
+    Ok(match onboarding {
+        Some(onboarding) => json(StatusCode::OK, &onboarding),
+        None => json(
+            StatusCode::OK,
+            &json!({ "template": null, "stages": [], "current_stage_type": null }),
+        ),
+    })
+}
+
+async fn assign(raw_id: String, user: Principal, body: Assign, app: App) -> Result<Response> {
+    let id = decode_id("companyId", &raw_id)?;
+    if body.template_id.is_empty() {
+        return Err(Error::invalid("template_id", "must not be empty"));
+    }
+    let force = body.force.unwrap_or(false);
+
+    app.db
+        .write(move |tx| {
+            progress::assign(tx, &id, &body.template_id, force, &user, Timestamp::now())
+        })
+        .await?;
+
+    Ok(json(StatusCode::OK, &json!({ "ok": true })))
+}
+
+async fn toggle(
+    raw_id: String,
+    raw_milestone_id: String,
+    user: Principal,
+    body: PatchMilestone,
+    app: App,
+) -> Result<Response> {
+    let id = decode_id("companyId", &raw_id)?;
+    let milestone_id = decode_id("milestoneId", &raw_milestone_id)?;
+    check_text("notes", body.notes.as_ref().and_then(|n| n.as_deref()))?;
+    let toggle = Toggle {
+        completed: body.completed,
+        notes: body.notes,
+    };
+
+    app.db
+        .write(move |tx| {
+            progress::toggle_milestone(tx, &id, &milestone_id, toggle, &user, Timestamp::now())
+        })
+        .await?;
+
+    Ok(json(StatusCode::OK, &json!({ "ok": true })))
+}
