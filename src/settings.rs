@@ -240,6 +240,27 @@ mod tests {
     }
 
     #[test]
+    fn the_example_file_documents_every_key_with_its_default() {
+        let text = include_str!("../onboarding.toml.example");
+        let mut s = Settings::default();
+        s.apply_toml(text).unwrap();
+        assert_eq!(s, Settings::default());
+        for key in [
+            "listen",
+            "database",
+            "stuck_after_days",
+            "stuck_limit",
+            "max_body_bytes",
+            "pool_size",
+            "db_wait_ms",
+            "log_level",
+            "cors_origins",
+        ] {
+            assert!(text.contains(&format!("\n{key} = ")), "{key} is not in the example");
+        }
+    }
+
+    #[test]
     fn flags_beat_the_file() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("c.toml");

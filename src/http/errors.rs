@@ -89,8 +89,6 @@ pub async fn recover(rejection: warp::Rejection) -> Result<Response, Infallible>
         Error::not_found("no such route")
     } else if let Some(cors) = rejection.find::<warp::filters::cors::CorsForbidden>() {
         Error::Forbidden(cors.to_string())
-    } else if rejection.find::<warp::reject::PayloadTooLarge>().is_some() {
-        Error::PayloadTooLarge(0)
     } else {
         Error::BadRequest(format!("the request could not be read: {rejection:?}"))
     };

@@ -132,8 +132,10 @@ where
 
 /// Parses JSON, naming the field at fault in the error.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
-    if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err(Error::invalid("body", "is empty; expected a JSON object"));
+    match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
+        None => return Err(Error::invalid("body", "is empty; expected a JSON object")),
+        Some(b'{') => {}
+        Some(_) => return Err(Error::invalid("body", "must be a JSON object")),
     }
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
@@ -239,8 +241,10 @@ mod tests {
         );
         let err = parse_json::<Body>(br#"{"notes": "x"}"#).unwrap_err();
         assert_eq!(err.to_string(), "completed: is required");
-        let err = parse_json::<Body>(b"[1]").unwrap_err();
-        assert!(err.to_string().starts_with("body: invalid type"), "{err}");
+        let err = parse_json::<Body>(b"[true]").unwrap_err();
+        assert_eq!(err.to_string(), "body: must be a JSON object");
+        let err = parse_json::<Body>(b"{\"completed\": true} x").unwrap_err();
+        assert!(err.to_string().starts_with("body: "), "{err}");
         let err = parse_json::<Body>(b"").unwrap_err();
         assert_eq!(err.to_string(), "body: is empty; expected a JSON object");
     }
