@@ -155,6 +155,9 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
             };
             return Error::invalid(field, "is required");
         }
+        if err.inner().is_syntax() || err.inner().is_eof() {
+            return Error::invalid("body", format!("is not valid JSON: {message}"));
+        }
         let field = if path == "." { "body".to_owned() } else { path };
         Error::invalid(field, message)
     })?;
