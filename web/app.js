@@ -141,7 +141,10 @@ function showPage() {
 }
 
 function showSignIn(message) {
-  clear($('view'));
+  const view = $('view');
+  clear(view);
+  view.removeAttribute('data-view');
+  view.removeAttribute('data-loaded');
   $('nav').hidden = true;
   $('signin-view').hidden = false;
   if (message) showError($('signin-error'), message);

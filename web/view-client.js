@@ -499,16 +499,26 @@ class ClientPage {
   }
 }
 
-/** "Completed <when> by <who> · <source>" under a completed milestone. */
+/** "Completed <when> by <who>" under a completed milestone, and how (manual, auto, import). */
 function completionMeta(milestone) {
   const who = milestone.completed_by_name ?? milestone.completed_by;
   return el('p', { class: 'milestone-meta muted' },
     'Completed ',
     el('span', { class: 'completed-at' }, timeElement(milestone.completed_at)),
     ' ',
-    el('span', { class: 'completed-by', text: who ? `by ${who}` : 'automatically' }),
-    ' · ',
-    el('span', { class: 'completed-source', text: milestone.source ?? '' }));
+    el('span', { class: 'completed-by', text: who ? `by ${who}` : '' }),
+    ' ',
+    el('span', {
+      class: 'completed-source badge badge-muted',
+      title: sourceTitle(milestone.source),
+      text: milestone.source ?? '',
+    }));
+}
+
+function sourceTitle(source) {
+  if (source === 'auto') return 'Completed automatically when a matching event arrived';
+  if (source === 'import') return 'Completed by an import';
+  return 'Ticked by a person';
 }
 
 /**
