@@ -165,8 +165,14 @@ impl fmt::Display for ImportSummary {
 }
 
 /// Writes every user, template and client as one JSON document.
+///
+/// All of it is read in one read transaction, so the document is one
+/// instant's state even while the server goes on writing.
 pub fn export(db: &Db) -> Result<String> {
-    let document = db.read_now(read_document)?;
+    let document = db.read_now(|conn| {
+        let snapshot = conn.unchecked_transaction()?;
+        read_document(&snapshot)
+    })?;
     serde_json::to_string_pretty(&document)
         .map_err(|err| Error::Internal(format!("cannot serialise the export: {err}")))
 }
@@ -268,12 +274,20 @@ fn read_document(conn: &Connection) -> Result<Document> {
     })
 }
 
+/// Only the version of a document, read before the rest so that a document
+/// of another version is refused for that and not for its shape.
+#[derive(Deserialize)]
+struct Version {
+    version: u32,
+}
+
 /// Checks a document and writes it in one transaction.
 pub fn import(db: &Db, text: &str) -> Result<ImportSummary> {
-    let document: Document = parse_json(text.as_bytes())?;
-    if document.version != VERSION {
+    let Version { version } = parse_json(text.as_bytes())?;
+    if version != VERSION {
         return Err(Error::invalid("version", format!("must be {VERSION}")));
     }
+    let document: Document = parse_json(text.as_bytes())?;
     db.write_now(|tx| write_document(tx, &document, Timestamp::now()))
 }
 
@@ -398,15 +412,16 @@ fn write_client(
             assigned_at: Some(onboarding.assigned_at.unwrap_or(now)),
             assigned_by: onboarding.assigned_by.clone(),
         };
-        if let Some(user) = &assignment.assigned_by {
-            ensure_user(conn, &at("onboarding.assigned_by"), user)?;
-        }
+        let assigner = match &assignment.assigned_by {
+            Some(user) => Some(user_named(conn, &at("onboarding.assigned_by"), user)?),
+            None => None,
+        };
         history.push(imported(
             Kind::Assigned,
             assignment.assigned_at.unwrap_or(now),
             template_id,
             None,
-            assignment.assigned_by.as_deref(),
+            assigner.as_ref(),
         ));
 
         let mut rows = Vec::new();
@@ -426,9 +441,10 @@ fn write_client(
                 ));
             }
             check_text(&at("notes"), m.notes.as_deref())?;
-            if let Some(user) = &m.completed_by {
-                ensure_user(conn, &at("completed_by"), user)?;
-            }
+            let completer = match &m.completed_by {
+                Some(user) => Some(user_named(conn, &at("completed_by"), user)?),
+                None => None,
+            };
             let source = match (m.completed_at, m.source) {
                 (None, _) => None,
                 (Some(_), None | Some(Source::Manual)) => Some(Source::Manual),
@@ -443,7 +459,7 @@ fn write_client(
                     completed_at,
                     template_id,
                     Some((&m.id, name)),
-                    m.completed_by.as_deref(),
+                    completer.as_ref(),
                 );
                 entry.entry.notes = m.notes.clone();
                 history.push(entry);
@@ -493,23 +509,25 @@ fn write_client(
     snapshot::settle_activity_time(conn, &client.id)
 }
 
-fn ensure_user(conn: &Connection, field: &str, user_id: &str) -> Result<()> {
-    if users::find_user(conn, user_id)?.is_none() {
-        return Err(Error::invalid(
+/// The user `user_id` as `(id, name)`; an error at `field` when there is none.
+fn user_named(conn: &Connection, field: &str, user_id: &str) -> Result<(String, String)> {
+    let user = users::find_user(conn, user_id)?.ok_or_else(|| {
+        Error::invalid(
             field,
             format!("no user {user_id:?} in the document or the database"),
-        ));
-    }
-    Ok(())
+        )
+    })?;
+    Ok((user.id, user.name))
 }
 
-/// A history entry written for a migration that brings none.
+/// A history entry written for a migration that brings none; `user` is
+/// `(id, name)`, the name as the document or the database has it now.
 fn imported(
     kind: Kind,
     at: Timestamp,
     template_id: &str,
     milestone: Option<(&str, &str)>,
-    user_id: Option<&str>,
+    user: Option<&(String, String)>,
 ) -> ImportedEntry {
     ImportedEntry {
         id: None,
@@ -520,8 +538,8 @@ fn imported(
             template_id: Some(template_id.to_owned()),
             milestone_id: milestone.map(|(id, _)| id.to_owned()),
             milestone_name: milestone.map(|(_, name)| name.to_owned()),
-            user_id: user_id.map(str::to_owned),
-            user_name: None,
+            user_id: user.map(|(id, _)| id.clone()),
+            user_name: user.map(|(_, name)| name.clone()),
             source: Source::Import,
             notes: None,
         },

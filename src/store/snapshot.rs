@@ -6,6 +6,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::onboarding::Source;
 use crate::store::activity::{self, Entry};
+use crate::store::clients;
 use crate::store::facts::Fact;
 use crate::store::templates::{self, TemplateInput};
 use crate::timestamp::Timestamp;
@@ -87,7 +88,8 @@ pub fn progress_rows(conn: &Connection, client_id: &str) -> Result<Vec<ProgressR
 }
 
 /// Inserts or replaces a template with its own timestamps. Clients already
-/// on it keep the progress of the milestones that remain.
+/// on it keep the progress of the milestones that remain and get open rows
+/// for new ones; nothing is auto-completed and no history is written.
 pub fn put_template(
     conn: &Connection,
     input: &TemplateInput,
@@ -96,7 +98,11 @@ pub fn put_template(
 ) -> Result<()> {
     let id = input.id.as_deref().expect("imported templates have ids");
     if templates::exists(conn, id)? {
-        templates::replace(conn, id, input, updated_at)?;
+        templates::replace_definition(conn, id, input, updated_at)?;
+        for client_id in clients::ids_on_template(conn, id)? {
+            add_missing_progress(conn, &client_id, id)?;
+            clients::refresh_summary(conn, &client_id)?;
+        }
     } else {
         templates::create(conn, input, created_at)?;
     }
@@ -146,11 +152,7 @@ pub fn put_assignment(
             assignment.assigned_by
         ],
     )?;
-    conn.execute(
-        "INSERT INTO progress (client_id, template_id, milestone_id)
-         SELECT ?1, template_id, id FROM milestones WHERE template_id = ?2",
-        params![client_id, assignment.template_id],
-    )?;
+    add_missing_progress(conn, client_id, &assignment.template_id)?;
     let mut update = conn.prepare_cached(
         "UPDATE progress SET completed_at = ?3, completed_by = ?4, source = ?5, notes = ?6
          WHERE client_id = ?1 AND milestone_id = ?2",
@@ -165,6 +167,18 @@ pub fn put_assignment(
             row.notes
         ])?;
     }
+    Ok(())
+}
+
+/// Adds an open progress row for each milestone of the template that the
+/// client has no row for.
+fn add_missing_progress(conn: &Connection, client_id: &str, template_id: &str) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO progress (client_id, template_id, milestone_id)
+         SELECT ?1, template_id, id FROM milestones WHERE template_id = ?2
+         ON CONFLICT (client_id, milestone_id) DO NOTHING",
+    )?
+    .execute(params![client_id, template_id])?;
     Ok(())
 }
 

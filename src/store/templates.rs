@@ -218,6 +218,24 @@ pub fn replace(
     input: &TemplateInput,
     now: Timestamp,
 ) -> Result<Template> {
+    replace_definition(conn, id, input, now)?;
+
+    for client_id in clients::ids_on_template(conn, id)? {
+        progress::sync_with_template(conn, &client_id, id, now)?;
+    }
+    get(conn, id)
+}
+
+/// Replaces the stored definition only: dropped milestones go with their
+/// progress, but clients on the template get no rows for new milestones and
+/// no new summary. [`replace`] and the import bring them in line, each its
+/// own way. `NotFound` when there is no such template.
+pub fn replace_definition(
+    conn: &Connection,
+    id: &str,
+    input: &TemplateInput,
+    now: Timestamp,
+) -> Result<()> {
     if !exists(conn, id)? {
         return Err(Error::not_found(format!("no template {id:?}")));
     }
@@ -227,12 +245,7 @@ pub fn replace(
          WHERE id = ?1",
         params![id, input.name, input.description, input.active, now],
     )?;
-    write_definition(conn, id, input)?;
-
-    for client_id in clients::ids_on_template(conn, id)? {
-        progress::sync_with_template(conn, &client_id, id, now)?;
-    }
-    get(conn, id)
+    write_definition(conn, id, input)
 }
 
 /// Upserts the stages and milestones of `input` and removes the others.
