@@ -322,7 +322,11 @@ fn write_document(conn: &Connection, doc: &Document, now: Timestamp) -> Result<I
     }
 
     let mut seen_clients = HashSet::new();
-    let mut milestone_names: HashMap<String, HashMap<String, String>> = HashMap::new();
+    let mut context = ClientContext {
+        now,
+        reserved_activity_id: largest_activity_id(doc),
+        milestone_names: HashMap::new(),
+    };
     for (i, client) in doc.clients.iter().enumerate() {
         let prefix = format!("clients[{i}].");
         if !seen_clients.insert(client.id.as_str()) {
@@ -331,7 +335,7 @@ fn write_document(conn: &Connection, doc: &Document, now: Timestamp) -> Result<I
                 format!("{:?} appears twice", client.id),
             ));
         }
-        write_client(conn, client, &prefix, &mut milestone_names, now)?;
+        write_client(conn, client, &prefix, &mut context)?;
     }
 
     Ok(ImportSummary {
@@ -369,13 +373,32 @@ fn template_input(t: &TemplateDoc) -> TemplateInput {
     }
 }
 
+/// What writing one client needs to know about the whole import.
+struct ClientContext {
+    now: Timestamp,
+    /// The largest history id the document gives; generated ids go above it.
+    reserved_activity_id: i64,
+    /// Milestone names by template, loaded once per template.
+    milestone_names: HashMap<String, HashMap<String, String>>,
+}
+
+fn largest_activity_id(doc: &Document) -> i64 {
+    doc.clients
+        .iter()
+        .flat_map(|c| c.activity.iter().flatten())
+        .filter_map(|e| e.id.as_deref()?.parse::<i64>().ok())
+        .max()
+        .unwrap_or(0)
+}
+
 fn write_client(
     conn: &Connection,
     client: &ClientDoc,
     prefix: &str,
-    milestone_names: &mut HashMap<String, HashMap<String, String>>,
-    now: Timestamp,
+    context: &mut ClientContext,
 ) -> Result<()> {
+    let now = context.now;
+    let milestone_names = &mut context.milestone_names;
     let at = |field: &str| format!("{prefix}{field}");
     check_id(&at("id"), &client.id)?;
     check_name(&at("name"), &client.name)?;
@@ -500,10 +523,14 @@ fn write_client(
             .map(|(j, e)| activity_entry(e, &format!("{prefix}activity[{j}]")))
             .collect::<Result<_>>()?,
     };
-    snapshot::put_activity(conn, &client.id, &history).map_err(|err| match err {
-        Error::Invalid { field, message } => Error::invalid(format!("{prefix}{field}"), message),
-        other => other,
-    })?;
+    snapshot::put_activity(conn, &client.id, &history, context.reserved_activity_id).map_err(
+        |err| match err {
+            Error::Invalid { field, message } => {
+                Error::invalid(format!("{prefix}{field}"), message)
+            }
+            other => other,
+        },
+    )?;
 
     clients::refresh_summary(conn, &client.id)?;
     snapshot::settle_activity_time(conn, &client.id)

@@ -1318,3 +1318,35 @@ fn the_sample_import_document_imports_cleanly() {
     );
     assert_eq!(export_db(&fresh_db), once);
 }
+
+#[test]
+fn generated_history_ids_never_take_ids_a_later_client_brings() {
+    let server = Server::start();
+    let document = json!({
+        "version": 1,
+        "users": [{"id": "u_ana", "name": "Ana"}],
+        "templates": [small_template("tpl_std")],
+        "clients": [
+            {"id": "first", "name": "First",
+             "onboarding": {"template_id": "tpl_std", "assigned_at": "2026-10-01T09:00:00Z",
+                "assigned_by": "u_ana", "milestones": []}},
+            {"id": "second", "name": "Second",
+             "onboarding": {"template_id": "tpl_std", "assigned_at": "2026-10-05T09:00:00Z",
+                "assigned_by": "u_ana", "milestones": []},
+             "activity": [{"id": "1", "at": "2026-10-05T09:00:00Z", "kind": "assigned",
+                "template_id": "tpl_std", "user_id": "u_ana", "user_name": "Ana",
+                "source": "manual"}]}
+        ]
+    });
+
+    let out = import(&server, &document);
+    assert_success(&out, "import");
+
+    let second = server.get_json("/api/clients/second/onboarding/activity");
+    assert_eq!(second["entries"][0]["id"], "1");
+    assert_eq!(second["entries"][0]["source"], "manual");
+    let first = server.get_json("/api/clients/first/onboarding/activity");
+    assert_eq!(first["entries"][0]["id"], "2");
+    assert_eq!(first["entries"][0]["source"], "import");
+    assert_eq!(first["entries"][0]["at"], "2026-10-01T09:00:00Z");
+}

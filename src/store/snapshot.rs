@@ -183,16 +183,29 @@ fn add_missing_progress(conn: &Connection, client_id: &str, template_id: &str) -
 }
 
 /// Writes history entries as given, keeping their ids where they have one.
+/// Entries without one are numbered above `reserved`, the largest id the
+/// rest of the document still has to write, so they never take its ids.
 /// `Conflict` when an id belongs to another client's entry.
-pub fn put_activity(conn: &Connection, client_id: &str, entries: &[ImportedEntry]) -> Result<()> {
+pub fn put_activity(
+    conn: &Connection,
+    client_id: &str,
+    entries: &[ImportedEntry],
+    reserved: i64,
+) -> Result<()> {
     let mut taken = conn.prepare_cached("SELECT client_id FROM activity WHERE id = ?1")?;
     let mut insert = conn.prepare_cached(
         "INSERT INTO activity (id, client_id, at, kind, template_id, milestone_id,
              milestone_name, user_id, user_name, source, notes)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
     )?;
+    let mut next_free =
+        conn.prepare_cached("SELECT max(coalesce((SELECT max(id) FROM activity), 0), ?1) + 1")?;
     for (i, entry) in entries.iter().enumerate() {
-        if let Some(id) = entry.id {
+        let id = match entry.id {
+            Some(id) => id,
+            None => next_free.query_row([reserved], |row| row.get(0))?,
+        };
+        if entry.id.is_some() {
             let owner: Option<String> = taken.query_row([id], |row| row.get(0)).optional()?;
             if owner.is_some() {
                 return Err(Error::invalid(
@@ -203,7 +216,7 @@ pub fn put_activity(conn: &Connection, client_id: &str, entries: &[ImportedEntry
         }
         let e = &entry.entry;
         insert.execute(params![
-            entry.id,
+            id,
             client_id,
             e.at,
             e.kind.as_str(),
