@@ -156,7 +156,8 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
             return Error::invalid(field, "is required");
         }
         if err.inner().is_syntax() || err.inner().is_eof() {
-            return Error::invalid("body", format!("is not valid JSON: {message}"));
+            let field = if path == "." || path == "?" { "body".to_owned() } else { path };
+            return Error::invalid(field, format!("is not valid JSON: {message}"));
         }
         let field = if path == "." { "body".to_owned() } else { path };
         Error::invalid(field, message)
@@ -168,8 +169,17 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
 }
 
 /// A percent-decoded path id of 1–128 characters; `400` naming `name`
-/// otherwise.
+/// otherwise, also for a `%` not followed by two hex digits.
 pub fn decode_id(name: &str, raw: &str) -> Result<String, Error> {
+    let bytes = raw.as_bytes();
+    let malformed = bytes.iter().enumerate().any(|(i, &b)| {
+        b == b'%'
+            && !(bytes.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
+                && bytes.get(i + 2).is_some_and(u8::is_ascii_hexdigit))
+    });
+    if malformed {
+        return Err(Error::invalid(name, "has a malformed percent-escape"));
+    }
     let decoded = percent_encoding::percent_decode_str(raw)
         .decode_utf8()
         .map_err(|_| Error::invalid(name, "is not valid UTF-8 once percent-decoded"))?;
@@ -216,7 +226,7 @@ impl Paging {
                         })?;
                     paging.limit = Some(limit);
                 }
-                "cursor" => paging.cursor = Some(value),
+                "cursor" => paging.cursor = Some(value).filter(|c| !c.is_empty()),
                 _ => {}
             }
         }
@@ -257,6 +267,9 @@ mod tests {
         assert_eq!(decode_id("id", "acme%20ltd").unwrap(), "acme ltd");
         assert_eq!(decode_id("id", "%F0%9F%9A%80").unwrap(), "🚀");
         assert!(decode_id("id", "%FF").is_err());
+        assert!(decode_id("id", "%").is_err());
+        assert!(decode_id("id", "a%zz").is_err());
+        assert!(decode_id("id", "a%2").is_err());
         assert!(decode_id("id", &"x".repeat(129)).is_err());
     }
 
