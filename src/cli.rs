@@ -160,7 +160,9 @@ fn describe(err: &Error) -> String {
 
 fn init_logging(level: &str) {
     // warp's own per-request lines would repeat the one `http` writes.
-    let quiet_warp = "warp::filters::trace=off".parse().expect("a valid directive");
+    let quiet_warp = "warp::filters::trace=off"
+        .parse()
+        .expect("a valid directive");
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new(level))
         .add_directive(quiet_warp);

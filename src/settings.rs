@@ -256,7 +256,10 @@ mod tests {
             "log_level",
             "cors_origins",
         ] {
-            assert!(text.contains(&format!("\n{key} = ")), "{key} is not in the example");
+            assert!(
+                text.contains(&format!("\n{key} = ")),
+                "{key} is not in the example"
+            );
         }
     }
 

@@ -509,7 +509,7 @@ fn write_client(
                 "must be 1 to 200 characters",
             ));
         }
-        snapshot::put_fact(conn, &client.id, fact, now)?;
+        facts::insert(conn, &client.id, fact, now)?;
     }
 
     let history = match &client.activity {

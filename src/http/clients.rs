@@ -10,8 +10,8 @@ use warp::http::StatusCode;
 use warp::reply::Response;
 use warp::{Filter, Reply};
 
-use super::extract::{authorized, decode_id, json_body, raw_query, with_app, Paging};
-use super::{json, respond, route, wrong_method, App, UPDATE, VIEW};
+use super::extract::{decode_id, json_body, raw_query, with_app, Paging};
+use super::{guard, json, respond, wrong_method, App, UPDATE, VIEW};
 use crate::auth::Principal;
 use crate::onboarding::{self, FactType};
 use crate::store::clients::{self, ClientCursor};
@@ -39,9 +39,7 @@ fn list_route(app: &App) -> BoxedFilter<(Response,)> {
     let name = "/api/clients";
     let path = || warp::path!("api" / "clients");
     let get = path()
-        .and(warp::get())
-        .and(route(name))
-        .and(authorized(app.clone(), VIEW))
+        .and(guard(warp::get(), name, app, VIEW))
         .and(raw_query())
         .and(with_app(app.clone()))
         .then(list)
@@ -56,9 +54,7 @@ fn stuck_route(app: &App) -> BoxedFilter<(Response,)> {
     let name = "/api/clients/onboarding/stuck";
     let path = || warp::path!("api" / "clients" / "onboarding" / "stuck");
     let get = path()
-        .and(warp::get())
-        .and(route(name))
-        .and(authorized(app.clone(), VIEW))
+        .and(guard(warp::get(), name, app, VIEW))
         .and(raw_query())
         .and(with_app(app.clone()))
         .then(stuck)
@@ -74,24 +70,18 @@ fn client_route(app: &App) -> BoxedFilter<(Response,)> {
     let path = || warp::path!("api" / "clients" / String);
     let limit = app.settings.max_body_bytes;
     let get = path()
-        .and(warp::get())
-        .and(route(name))
-        .and(authorized(app.clone(), VIEW))
+        .and(guard(warp::get(), name, app, VIEW))
         .and(with_app(app.clone()))
         .then(get)
         .map(respond);
     let put = path()
-        .and(warp::put())
-        .and(route(name))
-        .and(authorized(app.clone(), UPDATE))
+        .and(guard(warp::put(), name, app, UPDATE))
         .and(json_body::<PutClient>(limit))
         .and(with_app(app.clone()))
         .then(put)
         .map(respond);
     let delete = path()
-        .and(warp::delete())
-        .and(route(name))
-        .and(authorized(app.clone(), UPDATE))
+        .and(guard(warp::delete(), name, app, UPDATE))
         .and(with_app(app.clone()))
         .then(delete)
         .map(respond);
@@ -112,9 +102,7 @@ fn events_route(app: &App) -> BoxedFilter<(Response,)> {
     let name = "/api/clients/:companyId/events";
     let path = || warp::path!("api" / "clients" / String / "events");
     let post = path()
-        .and(warp::post())
-        .and(route(name))
-        .and(authorized(app.clone(), UPDATE))
+        .and(guard(warp::post(), name, app, UPDATE))
         .and(json_body::<PostEvent>(app.settings.max_body_bytes))
         .and(with_app(app.clone()))
         .then(record_event)
@@ -130,9 +118,7 @@ fn activity_route(app: &App) -> BoxedFilter<(Response,)> {
     let name = "/api/clients/:companyId/onboarding/activity";
     let path = || warp::path!("api" / "clients" / String / "onboarding" / "activity");
     let get = path()
-        .and(warp::get())
-        .and(route(name))
-        .and(authorized(app.clone(), VIEW))
+        .and(guard(warp::get(), name, app, VIEW))
         .and(raw_query())
         .and(with_app(app.clone()))
         .then(activity)

@@ -156,7 +156,11 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
             return Error::invalid(field, "is required");
         }
         if err.inner().is_syntax() || err.inner().is_eof() {
-            let field = if path == "." || path == "?" { "body".to_owned() } else { path };
+            let field = if path == "." || path == "?" {
+                "body".to_owned()
+            } else {
+                path
+            };
             return Error::invalid(field, format!("is not valid JSON: {message}"));
         }
         let field = if path == "." { "body".to_owned() } else { path };

@@ -149,6 +149,20 @@ fn response_is_health_check(response: &Response) -> bool {
         .is_some()
 }
 
+/// What every API route checks after its path, in SPEC §3 order: the
+/// method (recording the route on the span), then the token and whether
+/// it grants one of `any_of`.
+fn guard(
+    method: impl Filter<Extract = (), Error = Rejection> + Clone,
+    pattern: &'static str,
+    app: &App,
+    any_of: &'static [Permission],
+) -> impl Filter<Extract = (crate::auth::Principal,), Error = Rejection> + Clone {
+    method
+        .and(route(pattern))
+        .and(extract::authorized(app.clone(), any_of))
+}
+
 /// Records the matched route pattern on the request's span. Placed after
 /// the method filter, so each request records it once.
 fn route(

@@ -8,8 +8,8 @@ use warp::http::StatusCode;
 use warp::reply::Response;
 use warp::Filter;
 
-use super::extract::{authorized, decode_id, json_body, with_app};
-use super::{json, respond, route, wrong_method, App, UPDATE, VIEW};
+use super::extract::{decode_id, json_body, with_app};
+use super::{guard, json, respond, wrong_method, App, UPDATE, VIEW};
 use crate::auth::Principal;
 use crate::store::progress::{self, Toggle};
 use crate::store::templates::check_text;
@@ -30,9 +30,7 @@ fn onboarding_route(app: &App) -> BoxedFilter<(Response,)> {
     let name = "/api/clients/:companyId/onboarding";
     let path = || warp::path!("api" / "clients" / String / "onboarding");
     let get = path()
-        .and(warp::get())
-        .and(route(name))
-        .and(authorized(app.clone(), VIEW))
+        .and(guard(warp::get(), name, app, VIEW))
         .and(with_app(app.clone()))
         .then(get)
         .map(respond);
@@ -47,9 +45,7 @@ fn assign_route(app: &App) -> BoxedFilter<(Response,)> {
     let name = "/api/clients/:companyId/onboarding/assign";
     let path = || warp::path!("api" / "clients" / String / "onboarding" / "assign");
     let post = path()
-        .and(warp::post())
-        .and(route(name))
-        .and(authorized(app.clone(), UPDATE))
+        .and(guard(warp::post(), name, app, UPDATE))
         .and(json_body::<Assign>(app.settings.max_body_bytes))
         .and(with_app(app.clone()))
         .then(assign)
@@ -65,9 +61,7 @@ fn milestone_route(app: &App) -> BoxedFilter<(Response,)> {
     let name = "/api/clients/:companyId/onboarding/milestones/:milestoneId";
     let path = || warp::path!("api" / "clients" / String / "onboarding" / "milestones" / String);
     let patch = path()
-        .and(warp::patch())
-        .and(route(name))
-        .and(authorized(app.clone(), UPDATE))
+        .and(guard(warp::patch(), name, app, UPDATE))
         .and(json_body::<PatchMilestone>(app.settings.max_body_bytes))
         .and(with_app(app.clone()))
         .then(toggle)

@@ -7,8 +7,8 @@ use warp::http::StatusCode;
 use warp::reply::Response;
 use warp::{Filter, Reply};
 
-use super::extract::{authorized, decode_id, json_body, with_app};
-use super::{json, respond, route, wrong_method, App, MANAGE, READ_TEMPLATES};
+use super::extract::{decode_id, json_body, with_app};
+use super::{guard, json, respond, wrong_method, App, MANAGE, READ_TEMPLATES};
 use crate::auth::Principal;
 use crate::store::templates::{self, check_name, check_text, TemplateInput, TemplatePatch};
 use crate::timestamp::Timestamp;
@@ -26,16 +26,12 @@ fn collection_route(app: &App) -> BoxedFilter<(Response,)> {
     let name = "/api/onboarding/templates";
     let path = || warp::path!("api" / "onboarding" / "templates");
     let get = path()
-        .and(warp::get())
-        .and(route(name))
-        .and(authorized(app.clone(), READ_TEMPLATES))
+        .and(guard(warp::get(), name, app, READ_TEMPLATES))
         .and(with_app(app.clone()))
         .then(list)
         .map(respond);
     let post = path()
-        .and(warp::post())
-        .and(route(name))
-        .and(authorized(app.clone(), MANAGE))
+        .and(guard(warp::post(), name, app, MANAGE))
         .and(json_body::<TemplateInput>(app.settings.max_body_bytes))
         .and(with_app(app.clone()))
         .then(create)
@@ -53,32 +49,24 @@ fn template_route(app: &App) -> BoxedFilter<(Response,)> {
     let path = || warp::path!("api" / "onboarding" / "templates" / String);
     let limit = app.settings.max_body_bytes;
     let get = path()
-        .and(warp::get())
-        .and(route(name))
-        .and(authorized(app.clone(), READ_TEMPLATES))
+        .and(guard(warp::get(), name, app, READ_TEMPLATES))
         .and(with_app(app.clone()))
         .then(get)
         .map(respond);
     let put = path()
-        .and(warp::put())
-        .and(route(name))
-        .and(authorized(app.clone(), MANAGE))
+        .and(guard(warp::put(), name, app, MANAGE))
         .and(json_body::<TemplateInput>(limit))
         .and(with_app(app.clone()))
         .then(replace)
         .map(respond);
     let patch = path()
-        .and(warp::patch())
-        .and(route(name))
-        .and(authorized(app.clone(), MANAGE))
+        .and(guard(warp::patch(), name, app, MANAGE))
         .and(json_body::<PatchTemplate>(limit))
         .and(with_app(app.clone()))
         .then(patch)
         .map(respond);
     let delete = path()
-        .and(warp::delete())
-        .and(route(name))
-        .and(authorized(app.clone(), MANAGE))
+        .and(guard(warp::delete(), name, app, MANAGE))
         .and(with_app(app.clone()))
         .then(delete)
         .map(respond);

@@ -35,20 +35,7 @@ pub struct Recorded {
 pub fn record(conn: &Connection, client_id: &str, fact: &Fact, now: Timestamp) -> Result<Recorded> {
     let template_id = clients::assigned_template(conn, client_id)?;
 
-    let inserted = conn
-        .prepare_cached(
-            "INSERT INTO facts (client_id, type, reference, occurred_at, recorded_at)
-             VALUES (?1, ?2, ?3, ?4, ?5)
-             ON CONFLICT (client_id, type, reference) DO NOTHING",
-        )?
-        .execute(params![
-            client_id,
-            fact.fact_type,
-            fact.reference,
-            fact.occurred_at,
-            now
-        ])?;
-    if inserted == 0 {
+    if !insert(conn, client_id, fact, now)? {
         return Ok(Recorded {
             created: false,
             auto_completed: Vec::new(),
@@ -67,6 +54,25 @@ pub fn record(conn: &Connection, client_id: &str, fact: &Fact, now: Timestamp) -
         created: true,
         auto_completed,
     })
+}
+
+/// Stores a fact unless the same type and reference are already stored for
+/// the client; returns whether it was stored. Completes nothing.
+pub fn insert(conn: &Connection, client_id: &str, fact: &Fact, now: Timestamp) -> Result<bool> {
+    let inserted = conn
+        .prepare_cached(
+            "INSERT INTO facts (client_id, type, reference, occurred_at, recorded_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (client_id, type, reference) DO NOTHING",
+        )?
+        .execute(params![
+            client_id,
+            fact.fact_type,
+            fact.reference,
+            fact.occurred_at,
+            now
+        ])?;
+    Ok(inserted > 0)
 }
 
 /// A client's facts in the order they were recorded (for export).

@@ -7,7 +7,6 @@ use rusqlite::{params, Connection, OptionalExtension};
 use crate::onboarding::Source;
 use crate::store::activity::{self, Entry};
 use crate::store::clients;
-use crate::store::facts::Fact;
 use crate::store::templates::{self, TemplateInput};
 use crate::timestamp::Timestamp;
 use crate::{Error, Result};
@@ -254,21 +253,4 @@ pub fn settle_activity_time(conn: &Connection, client_id: &str) -> Result<()> {
 /// A client's whole history, oldest first.
 pub fn activity(conn: &Connection, client_id: &str) -> Result<Vec<Entry>> {
     activity::all_for_client(conn, client_id)
-}
-
-/// Records a fact as given; the same type and reference again is merged.
-pub fn put_fact(conn: &Connection, client_id: &str, fact: &Fact, now: Timestamp) -> Result<()> {
-    conn.prepare_cached(
-        "INSERT INTO facts (client_id, type, reference, occurred_at, recorded_at)
-         VALUES (?1, ?2, ?3, ?4, ?5)
-         ON CONFLICT (client_id, type, reference) DO NOTHING",
-    )?
-    .execute(params![
-        client_id,
-        fact.fact_type,
-        fact.reference,
-        fact.occurred_at,
-        now
-    ])?;
-    Ok(())
 }
