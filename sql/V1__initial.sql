@@ -131,4 +131,4 @@ CREATE TABLE activity (
     notes          TEXT
 );
 
-CREATE INDEX activity_by_client ON activity (client_id, id);
+CREATE INDEX activity_by_client ON activity (client_id, at, id);

@@ -16,13 +16,13 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
-use crate::auth;
+use crate::auth::{self, Permission};
 use crate::db::{self, Db};
 use crate::http::{self, App};
 use crate::settings::{Overrides, Settings};
 use crate::store::users;
 use crate::timestamp::Timestamp;
-use crate::{demo, transfer, Error};
+use crate::{demo, input, transfer, Error};
 
 /// Client onboarding tracker: one binary, one SQLite file, a JSON API.
 #[derive(Debug, Parser)]
@@ -82,9 +82,11 @@ pub struct ListenArgs {
 pub enum UsersCommand {
     /// Add a user.
     Add {
-        #[arg(long)]
+        /// 1 to 128 characters.
+        #[arg(long, value_parser = id_arg)]
         id: String,
-        #[arg(long)]
+        /// 1 to 200 characters.
+        #[arg(long, value_parser = name_arg)]
         name: String,
     },
     /// List users.
@@ -99,8 +101,8 @@ pub enum TokensCommand {
         #[arg(long)]
         user: String,
         /// Comma-separated: clients:view, clients:update, templates:manage, or *.
-        #[arg(long, value_name = "P[,P...]")]
-        permissions: String,
+        #[arg(long, value_name = "P[,P...]", value_parser = permissions_arg)]
+        permissions: PermissionList,
         /// A note to tell tokens apart.
         #[arg(long)]
         label: Option<String>,
@@ -112,6 +114,27 @@ pub enum TokensCommand {
         #[arg(value_name = "TOKEN_ID")]
         token_id: String,
     },
+}
+
+/// Permissions as given to `tokens create`.
+#[derive(Clone, Debug)]
+pub struct PermissionList(Vec<Permission>);
+
+/// Checks argument values in clap, so a bad one exits 2 like any usage error.
+fn id_arg(value: &str) -> Result<String, String> {
+    input::check_id("--id", value)
+        .map(|()| value.to_owned())
+        .map_err(|_| "must be 1 to 128 characters".into())
+}
+
+fn name_arg(value: &str) -> Result<String, String> {
+    input::check_name("--name", value)
+        .map(|()| value.to_owned())
+        .map_err(|_| "must be 1 to 200 characters, not only spaces".into())
+}
+
+fn permissions_arg(value: &str) -> Result<PermissionList, String> {
+    auth::parse_permissions(value).map(PermissionList)
 }
 
 /// The demo's database when none is configured.
@@ -291,8 +314,6 @@ async fn shutdown_signal() {
 fn users_command(db: &Db, command: UsersCommand) -> crate::Result<()> {
     match command {
         UsersCommand::Add { id, name } => {
-            crate::store::templates::check_id("--id", &id)?;
-            crate::store::templates::check_name("--name", &name)?;
             let user = db.write_now(|tx| users::add_user(tx, &id, &name, Timestamp::now()))?;
             println!("added user {} ({})", user.id, user.name);
         }
@@ -314,10 +335,14 @@ fn tokens_command(db: &Db, command: TokensCommand) -> crate::Result<()> {
             permissions,
             label,
         } => {
-            let permissions = auth::parse_permissions(&permissions)
-                .map_err(|msg| Error::invalid("--permissions", msg))?;
             let (info, secret) = db.write_now(|tx| {
-                users::create_token(tx, &user, &permissions, label.as_deref(), Timestamp::now())
+                users::create_token(
+                    tx,
+                    &user,
+                    &permissions.0,
+                    label.as_deref(),
+                    Timestamp::now(),
+                )
             })?;
             println!(
                 "created token {} for {} with {}; it is shown only once:",

@@ -18,6 +18,7 @@ pub mod db;
 pub mod demo;
 pub mod error;
 pub mod http;
+pub mod input;
 pub mod onboarding;
 pub mod settings;
 pub mod store;

@@ -97,9 +97,17 @@ impl Settings {
 
     /// Applies the keys of a flat TOML document.
     pub fn apply_toml(&mut self, text: &str) -> Result<(), String> {
-        let table: toml::Table = text
-            .parse()
-            .map_err(|err: toml::de::Error| format!("not valid TOML: {}", err.message().trim()))?;
+        let table: toml::Table = text.parse().map_err(|err: toml::de::Error| {
+            let message = err.message().trim();
+            match err.span() {
+                Some(span) => {
+                    let line = text[..span.start].matches('\n').count() + 1;
+                    let content = text.lines().nth(line - 1).unwrap_or("").trim();
+                    format!("line {line} (`{content}`): {message}")
+                }
+                None => format!("not valid TOML: {message}"),
+            }
+        })?;
 
         for (key, value) in &table {
             let problem = |expected: &str| format!("key `{key}`: expected {expected}");
@@ -235,6 +243,13 @@ mod tests {
         );
         let err = s.apply_toml("stuck_after_dayz = 3").unwrap_err();
         assert_eq!(err, "unknown key `stuck_after_dayz`");
+        let err = s
+            .apply_toml("stuck_limit = 3\nstuck_limit = 4")
+            .unwrap_err();
+        assert!(
+            err.starts_with("line 2 (`stuck_limit = 4`): duplicate key"),
+            "{err}"
+        );
         let err = s.apply_toml("listen = 8080").unwrap_err();
         assert!(err.starts_with("key `listen`"), "{err}");
     }

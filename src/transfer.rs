@@ -17,13 +17,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::db::Db;
 use crate::http::parse_json;
+use crate::input::{check_id, check_name, check_text};
 use crate::onboarding::{FactType, Source};
 use crate::store::activity::{Entry, Kind};
 use crate::store::facts::{self, Fact};
 use crate::store::snapshot::{self, Assignment, ImportedEntry, ProgressRow};
-use crate::store::templates::{
-    self, check_id, check_name, check_text, MilestoneInput, StageInput, TemplateInput,
-};
+use crate::store::templates::{self, MilestoneInput, StageInput, TemplateInput};
 use crate::store::{clients, users};
 use crate::timestamp::Timestamp;
 use crate::{Error, Result};

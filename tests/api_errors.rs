@@ -220,11 +220,11 @@ fn the_framework_answers_unknown_routes_and_methods_in_json() {
 
     let reply = server.request("DELETE", "/api/clients/onboarding/stuck", None, None, None);
     assert_plain_error(&reply, 405, "method_not_allowed");
-    assert_eq!(reply.header("allow"), Some("GET"));
+    assert_eq!(reply.header("allow"), Some("GET, HEAD"));
 
     let reply = server.call("POST", "/api/clients/x", Some(json!({"name": "X"})));
     assert_plain_error(&reply, 405, "method_not_allowed");
-    assert_eq!(reply.header("allow"), Some("GET, PUT, DELETE"));
+    assert_eq!(reply.header("allow"), Some("GET, HEAD, PUT, DELETE"));
 }
 
 #[test]

@@ -149,27 +149,27 @@ async fn unknown_paths_answer_404_json() {
 async fn wrong_methods_answer_405_with_the_allow_list() {
     let f = Fixture::new();
     let cases = [
-        ("DELETE", "/api/clients/onboarding/stuck", "GET"),
-        ("POST", "/api/clients/onboarding/stuck", "GET"),
-        ("POST", "/api/clients/x", "GET, PUT, DELETE"),
-        ("PATCH", "/api/clients/x", "GET, PUT, DELETE"),
-        ("POST", "/api/clients", "GET"),
-        ("PUT", "/api/clients/x/onboarding", "GET"),
-        ("DELETE", "/api/clients/x/onboarding", "GET"),
+        ("DELETE", "/api/clients/onboarding/stuck", "GET, HEAD"),
+        ("POST", "/api/clients/onboarding/stuck", "GET, HEAD"),
+        ("POST", "/api/clients/x", "GET, HEAD, PUT, DELETE"),
+        ("PATCH", "/api/clients/x", "GET, HEAD, PUT, DELETE"),
+        ("POST", "/api/clients", "GET, HEAD"),
+        ("PUT", "/api/clients/x/onboarding", "GET, HEAD"),
+        ("DELETE", "/api/clients/x/onboarding", "GET, HEAD"),
         ("GET", "/api/clients/x/onboarding/assign", "POST"),
         ("PUT", "/api/clients/x/onboarding/assign", "POST"),
         ("GET", "/api/clients/x/onboarding/milestones/m", "PATCH"),
         ("POST", "/api/clients/x/onboarding/milestones/m", "PATCH"),
         ("GET", "/api/clients/x/events", "POST"),
-        ("POST", "/api/clients/x/onboarding/activity", "GET"),
-        ("DELETE", "/api/onboarding/templates", "GET, POST"),
+        ("POST", "/api/clients/x/onboarding/activity", "GET, HEAD"),
+        ("DELETE", "/api/onboarding/templates", "GET, HEAD, POST"),
         (
             "POST",
             "/api/onboarding/templates/t",
-            "GET, PUT, PATCH, DELETE",
+            "GET, HEAD, PUT, PATCH, DELETE",
         ),
-        ("POST", "/healthz", "GET"),
-        ("DELETE", "/api/openapi.json", "GET"),
+        ("POST", "/healthz", "GET, HEAD"),
+        ("DELETE", "/api/openapi.json", "GET, HEAD"),
     ];
 
     for (method, path, allow) in cases {

@@ -3,7 +3,8 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use warp::filters::BoxedFilter;
 use warp::http::StatusCode;
@@ -11,13 +12,13 @@ use warp::reply::Response;
 use warp::{Filter, Reply};
 
 use super::extract::{decode_id, json_body, raw_query, with_app, Paging};
-use super::{guard, json, respond, wrong_method, App, UPDATE, VIEW};
+use super::{get_or_head, guard, json, respond, wrong_method, App, UPDATE, VIEW};
 use crate::auth::Principal;
+use crate::input::{check_name, check_text, MAX_NAME_CHARS};
 use crate::onboarding::{self, FactType};
-use crate::store::clients::{self, ClientCursor};
+use crate::store::activity;
+use crate::store::clients;
 use crate::store::facts::{self, Fact};
-use crate::store::templates::{check_name, check_text};
-use crate::store::{activity, templates::MAX_NAME_CHARS};
 use crate::timestamp::Timestamp;
 use crate::{Error, Result};
 
@@ -39,12 +40,12 @@ fn list_route(app: &App) -> BoxedFilter<(Response,)> {
     let name = "/api/clients";
     let path = || warp::path!("api" / "clients");
     let get = path()
-        .and(guard(warp::get(), name, app, VIEW))
+        .and(guard(get_or_head(), name, app, VIEW))
         .and(raw_query())
         .and(with_app(app.clone()))
         .then(list)
         .map(respond);
-    get.or(path().and(wrong_method(name, "GET")))
+    get.or(path().and(wrong_method(name, "GET, HEAD")))
         .unify()
         .boxed()
 }
@@ -54,12 +55,12 @@ fn stuck_route(app: &App) -> BoxedFilter<(Response,)> {
     let name = "/api/clients/onboarding/stuck";
     let path = || warp::path!("api" / "clients" / "onboarding" / "stuck");
     let get = path()
-        .and(guard(warp::get(), name, app, VIEW))
+        .and(guard(get_or_head(), name, app, VIEW))
         .and(raw_query())
         .and(with_app(app.clone()))
         .then(stuck)
         .map(respond);
-    get.or(path().and(wrong_method(name, "GET")))
+    get.or(path().and(wrong_method(name, "GET, HEAD")))
         .unify()
         .boxed()
 }
@@ -70,7 +71,7 @@ fn client_route(app: &App) -> BoxedFilter<(Response,)> {
     let path = || warp::path!("api" / "clients" / String);
     let limit = app.settings.max_body_bytes;
     let get = path()
-        .and(guard(warp::get(), name, app, VIEW))
+        .and(guard(get_or_head(), name, app, VIEW))
         .and(with_app(app.clone()))
         .then(get)
         .map(respond);
@@ -86,7 +87,7 @@ fn client_route(app: &App) -> BoxedFilter<(Response,)> {
         .then(delete)
         .map(respond);
     let other = path()
-        .and(wrong_method(name, "GET, PUT, DELETE"))
+        .and(wrong_method(name, "GET, HEAD, PUT, DELETE"))
         .map(|_: String, r: Response| r);
     get.or(put)
         .unify()
@@ -118,13 +119,13 @@ fn activity_route(app: &App) -> BoxedFilter<(Response,)> {
     let name = "/api/clients/:companyId/onboarding/activity";
     let path = || warp::path!("api" / "clients" / String / "onboarding" / "activity");
     let get = path()
-        .and(guard(warp::get(), name, app, VIEW))
+        .and(guard(get_or_head(), name, app, VIEW))
         .and(raw_query())
         .and(with_app(app.clone()))
         .then(activity)
         .map(respond);
     let other = path()
-        .and(wrong_method(name, "GET"))
+        .and(wrong_method(name, "GET, HEAD"))
         .map(|_: String, r: Response| r);
     get.or(other).unify().boxed()
 }
@@ -271,12 +272,7 @@ async fn record_event(
 async fn activity(raw_id: String, _user: Principal, query: String, app: App) -> Result<Response> {
     let id = decode_id("companyId", &raw_id)?;
     let paging = Paging::parse(&query, MAX_PAGE)?;
-    let before = paging
-        .cursor
-        .as_deref()
-        .map(|c| c.parse::<i64>().ok().filter(|n| *n > 0))
-        .map(|c| c.ok_or_else(|| Error::invalid("cursor", "is not a cursor this API gave out")))
-        .transpose()?;
+    let before = paging.cursor.as_deref().map(decode_cursor).transpose()?;
     let limit = paging.limit.unwrap_or(DEFAULT_PAGE);
 
     let (entries, next) = app
@@ -287,18 +283,19 @@ async fn activity(raw_id: String, _user: Principal, query: String, app: App) -> 
         })
         .await?;
 
-    let next_cursor = next.map(|id| id.to_string());
+    let next_cursor = next.as_ref().map(encode_cursor);
     Ok(json(
         StatusCode::OK,
         &json!({ "entries": entries, "next_cursor": next_cursor }),
     ))
 }
 
-fn encode_cursor(cursor: &ClientCursor) -> String {
+/// Cursors are the position of the last item of a page, as base64url JSON.
+fn encode_cursor<T: Serialize>(cursor: &T) -> String {
     URL_SAFE_NO_PAD.encode(serde_json::to_vec(cursor).expect("cursor serialises"))
 }
 
-fn decode_cursor(text: &str) -> Result<ClientCursor> {
+fn decode_cursor<T: DeserializeOwned>(text: &str) -> Result<T> {
     URL_SAFE_NO_PAD
         .decode(text)
         .ok()

@@ -14,7 +14,7 @@ use warp::{Filter, Rejection};
 use super::errors::reject;
 use super::App;
 use crate::auth::{Permission, Principal, Secret};
-use crate::store::templates::MAX_ID_CHARS;
+use crate::input::MAX_ID_CHARS;
 use crate::store::users;
 use crate::Error;
 
@@ -132,6 +132,7 @@ where
 
 /// Parses JSON, naming the field at fault in the error.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
         None => return Err(Error::invalid("body", "is empty; expected a JSON object")),
         Some(b'{') => {}

@@ -149,6 +149,11 @@ fn response_is_health_check(response: &Response) -> bool {
         .is_some()
 }
 
+/// `GET`, and `HEAD` wherever `GET` works (hyper sends no body for it).
+fn get_or_head() -> impl Filter<Extract = (), Error = Rejection> + Copy {
+    warp::get().or(warp::head()).unify()
+}
+
 /// What every API route checks after its path, in SPEC §3 order: the
 /// method (recording the route on the span), then the token and whether
 /// it grants one of `any_of`.

@@ -1,7 +1,7 @@
 //! The onboarding routes of SPEC §4: read a client's onboarding, assign a
 //! template, toggle a milestone. The stuck list lives with the client routes.
 
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 use serde_json::json;
 use warp::filters::BoxedFilter;
 use warp::http::StatusCode;
@@ -9,10 +9,10 @@ use warp::reply::Response;
 use warp::Filter;
 
 use super::extract::{decode_id, json_body, with_app};
-use super::{guard, json, respond, wrong_method, App, UPDATE, VIEW};
+use super::{get_or_head, guard, json, respond, wrong_method, App, UPDATE, VIEW};
 use crate::auth::Principal;
+use crate::input::{check_text, present};
 use crate::store::progress::{self, Toggle};
-use crate::store::templates::check_text;
 use crate::timestamp::Timestamp;
 use crate::{Error, Result};
 
@@ -30,12 +30,12 @@ fn onboarding_route(app: &App) -> BoxedFilter<(Response,)> {
     let name = "/api/clients/:companyId/onboarding";
     let path = || warp::path!("api" / "clients" / String / "onboarding");
     let get = path()
-        .and(guard(warp::get(), name, app, VIEW))
+        .and(guard(get_or_head(), name, app, VIEW))
         .and(with_app(app.clone()))
         .then(get)
         .map(respond);
     let other = path()
-        .and(wrong_method(name, "GET"))
+        .and(wrong_method(name, "GET, HEAD"))
         .map(|_: String, r: Response| r);
     get.or(other).unify().boxed()
 }
@@ -75,7 +75,8 @@ fn milestone_route(app: &App) -> BoxedFilter<(Response,)> {
 #[derive(Debug, Deserialize)]
 struct Assign {
     template_id: String,
-    #[serde(default)]
+    /// Absent means `false`; `null` is refused like any other non-boolean.
+    #[serde(default, deserialize_with = "present")]
     force: Option<bool>,
 }
 
@@ -85,15 +86,6 @@ struct PatchMilestone {
     /// Absent (`None`) is told apart from `null` (`Some(None)`).
     #[serde(default, deserialize_with = "present")]
     notes: Option<Option<String>>,
-}
-
-/// Marks a field as present, whatever its value (including `null`).
-fn present<'de, D, T>(deserializer: D) -> std::result::Result<Option<T>, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    T::deserialize(deserializer).map(Some)
 }
 
 async fn get(raw_id: String, _user: Principal, app: App) -> Result<Response> {

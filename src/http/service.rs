@@ -9,7 +9,7 @@ use warp::reply::Response;
 use warp::{Filter, Reply};
 
 use super::extract::with_app;
-use super::{json, route, wrong_method, App};
+use super::{get_or_head, json, route, wrong_method, App};
 
 /// The OpenAPI 3 document describing every route.
 pub const OPENAPI: &str = include_str!("openapi.json");
@@ -21,14 +21,14 @@ pub struct HealthCheck;
 pub fn routes(app: &App) -> BoxedFilter<(Response,)> {
     let health_path = || warp::path!("healthz");
     let health = health_path()
-        .and(warp::get())
+        .and(get_or_head())
         .and(route("/healthz"))
         .and(with_app(app.clone()))
         .then(health);
 
     let openapi_path = || warp::path!("api" / "openapi.json");
     let openapi = openapi_path()
-        .and(warp::get())
+        .and(get_or_head())
         .and(route("/api/openapi.json"))
         .map(|| {
             let mut response = Response::new(OPENAPI.into());
@@ -39,11 +39,11 @@ pub fn routes(app: &App) -> BoxedFilter<(Response,)> {
         });
 
     health
-        .or(health_path().and(wrong_method("/healthz", "GET")))
+        .or(health_path().and(wrong_method("/healthz", "GET, HEAD")))
         .unify()
         .or(openapi)
         .unify()
-        .or(openapi_path().and(wrong_method("/api/openapi.json", "GET")))
+        .or(openapi_path().and(wrong_method("/api/openapi.json", "GET, HEAD")))
         .unify()
         .boxed()
 }

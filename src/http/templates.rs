@@ -1,6 +1,6 @@
 //! Template routes: list, read, create, replace, patch, delete.
 
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 use serde_json::json;
 use warp::filters::BoxedFilter;
 use warp::http::StatusCode;
@@ -8,9 +8,10 @@ use warp::reply::Response;
 use warp::{Filter, Reply};
 
 use super::extract::{decode_id, json_body, with_app};
-use super::{guard, json, respond, wrong_method, App, MANAGE, READ_TEMPLATES};
+use super::{get_or_head, guard, json, respond, wrong_method, App, MANAGE, READ_TEMPLATES};
 use crate::auth::Principal;
-use crate::store::templates::{self, check_name, check_text, TemplateInput, TemplatePatch};
+use crate::input::{check_name, check_text, present};
+use crate::store::templates::{self, TemplateInput, TemplatePatch};
 use crate::timestamp::Timestamp;
 use crate::{Error, Result};
 
@@ -26,7 +27,7 @@ fn collection_route(app: &App) -> BoxedFilter<(Response,)> {
     let name = "/api/onboarding/templates";
     let path = || warp::path!("api" / "onboarding" / "templates");
     let get = path()
-        .and(guard(warp::get(), name, app, READ_TEMPLATES))
+        .and(guard(get_or_head(), name, app, READ_TEMPLATES))
         .and(with_app(app.clone()))
         .then(list)
         .map(respond);
@@ -38,7 +39,7 @@ fn collection_route(app: &App) -> BoxedFilter<(Response,)> {
         .map(respond);
     get.or(post)
         .unify()
-        .or(path().and(wrong_method(name, "GET, POST")))
+        .or(path().and(wrong_method(name, "GET, HEAD, POST")))
         .unify()
         .boxed()
 }
@@ -49,7 +50,7 @@ fn template_route(app: &App) -> BoxedFilter<(Response,)> {
     let path = || warp::path!("api" / "onboarding" / "templates" / String);
     let limit = app.settings.max_body_bytes;
     let get = path()
-        .and(guard(warp::get(), name, app, READ_TEMPLATES))
+        .and(guard(get_or_head(), name, app, READ_TEMPLATES))
         .and(with_app(app.clone()))
         .then(get)
         .map(respond);
@@ -71,7 +72,7 @@ fn template_route(app: &App) -> BoxedFilter<(Response,)> {
         .then(delete)
         .map(respond);
     let other = path()
-        .and(wrong_method(name, "GET, PUT, PATCH, DELETE"))
+        .and(wrong_method(name, "GET, HEAD, PUT, PATCH, DELETE"))
         .map(|_: String, r: Response| r);
     get.or(put)
         .unify()
@@ -86,21 +87,13 @@ fn template_route(app: &App) -> BoxedFilter<(Response,)> {
 
 #[derive(Debug, Deserialize)]
 struct PatchTemplate {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     name: Option<String>,
     /// Absent leaves the description; `null` clears it.
     #[serde(default, deserialize_with = "present")]
     description: Option<Option<String>>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     active: Option<bool>,
-}
-
-fn present<'de, D, T>(deserializer: D) -> std::result::Result<Option<T>, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    T::deserialize(deserializer).map(Some)
 }
 
 async fn list(_user: Principal, app: App) -> Result<Response> {

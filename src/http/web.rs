@@ -8,7 +8,7 @@ use warp::http::StatusCode;
 use warp::reply::Response;
 use warp::Filter;
 
-use super::{route, wrong_method};
+use super::{get_or_head, route, wrong_method};
 use crate::Error;
 
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
@@ -49,13 +49,13 @@ const HTML: &str = "text/html; charset=utf-8";
 pub fn routes() -> BoxedFilter<(Response,)> {
     let index_path = warp::path::end;
     let index = index_path()
-        .and(warp::get())
+        .and(get_or_head())
         .and(route("/"))
         .map(|| page(HTML, INDEX));
 
     let asset_path = || warp::path!("assets" / String);
     let asset = asset_path()
-        .and(warp::get())
+        .and(get_or_head())
         .and(route("/assets/:name"))
         .and_then(|name: String| async move {
             ASSETS
@@ -66,12 +66,12 @@ pub fn routes() -> BoxedFilter<(Response,)> {
         });
 
     index
-        .or(index_path().and(wrong_method("/", "GET")))
+        .or(index_path().and(wrong_method("/", "GET, HEAD")))
         .unify()
         .or(asset)
         .unify()
         .or(asset_path()
-            .and(wrong_method("/assets/:name", "GET"))
+            .and(wrong_method("/assets/:name", "GET, HEAD"))
             .map(|_: String, r: Response| r))
         .unify()
         .boxed()

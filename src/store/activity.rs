@@ -101,27 +101,38 @@ pub fn record(conn: &Connection, client_id: &str, entry: &NewEntry) -> Result<()
     Ok(())
 }
 
-/// A page of a client's history, newest first, starting below entry id
-/// `before`. Returns the page and the cursor of the next one.
+/// Where a page of a client's history starts: just before this entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EntryCursor {
+    pub at: Timestamp,
+    pub id: i64,
+}
+
+/// A page of a client's history, newest first (by time, then id), starting
+/// after `before`. Returns the page and the cursor of the next one.
 pub fn list(
     conn: &Connection,
     client_id: &str,
-    before: Option<i64>,
+    before: Option<EntryCursor>,
     limit: u32,
-) -> Result<(Vec<Entry>, Option<i64>)> {
+) -> Result<(Vec<Entry>, Option<EntryCursor>)> {
+    let (at, id) = before.map_or((None, None), |c| (Some(c.at), Some(c.id)));
     let mut rows: Vec<(i64, Entry)> = conn
         .prepare_cached(
             "SELECT id, at, kind, template_id, milestone_id, milestone_name, user_id, user_name,
                  source, notes
-             FROM activity WHERE client_id = ?1 AND id < coalesce(?2, 9223372036854775807)
-             ORDER BY id DESC LIMIT ?3",
+             FROM activity WHERE client_id = ?1 AND (?2 IS NULL OR (at, id) < (?2, ?3))
+             ORDER BY at DESC, id DESC LIMIT ?4",
         )?
-        .query_map(params![client_id, before, limit + 1], entry_from_row)?
+        .query_map(params![client_id, at, id, limit + 1], entry_from_row)?
         .collect::<rusqlite::Result<_>>()?;
 
     let next = if rows.len() > limit as usize {
         rows.truncate(limit as usize);
-        rows.last().map(|(id, _)| *id)
+        rows.last().map(|(id, entry)| EntryCursor {
+            at: entry.at,
+            id: *id,
+        })
     } else {
         None
     };
@@ -134,7 +145,7 @@ pub fn all_for_client(conn: &Connection, client_id: &str) -> Result<Vec<Entry>> 
         .prepare_cached(
             "SELECT id, at, kind, template_id, milestone_id, milestone_name, user_id, user_name,
                  source, notes
-             FROM activity WHERE client_id = ?1 ORDER BY id",
+             FROM activity WHERE client_id = ?1 ORDER BY at, id",
         )?
         .query_map([client_id], entry_from_row)?
         .map(|row| row.map(|(_, e)| e))

@@ -7,6 +7,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::random_id;
+use crate::input::{check_id, check_name, check_text, present};
 use crate::onboarding::FactType;
 use crate::store::{clients, progress};
 use crate::timestamp::Timestamp;
@@ -20,7 +21,8 @@ pub struct TemplateInput {
     pub name: String,
     #[serde(default)]
     pub description: Option<String>,
-    #[serde(default)]
+    /// Absent keeps the default (or, on `PUT`, the current value); `null` is refused.
+    #[serde(default, deserialize_with = "present")]
     pub active: Option<bool>,
     pub stages: Vec<StageInput>,
 }
@@ -98,38 +100,6 @@ pub struct TemplatePatch {
     pub name: Option<String>,
     pub description: Option<Option<String>>,
     pub active: Option<bool>,
-}
-
-pub const MAX_ID_CHARS: usize = 128;
-pub const MAX_NAME_CHARS: usize = 200;
-pub const MAX_TEXT_CHARS: usize = 2000;
-
-/// Checks an id of 1–128 characters.
-pub fn check_id(field: &str, id: &str) -> Result<()> {
-    let len = id.chars().count();
-    if len == 0 || len > MAX_ID_CHARS {
-        return Err(Error::invalid(field, "must be 1 to 128 characters"));
-    }
-    Ok(())
-}
-
-/// Checks a name of 1–200 characters that is not only white space.
-pub fn check_name(field: &str, name: &str) -> Result<()> {
-    if name.trim().is_empty() || name.chars().count() > MAX_NAME_CHARS {
-        return Err(Error::invalid(
-            field,
-            "must be 1 to 200 characters, not only spaces",
-        ));
-    }
-    Ok(())
-}
-
-/// Checks optional free text of at most 2,000 characters.
-pub fn check_text(field: &str, text: Option<&str>) -> Result<()> {
-    if text.is_some_and(|t| t.chars().count() > MAX_TEXT_CHARS) {
-        return Err(Error::invalid(field, "must be at most 2000 characters"));
-    }
-    Ok(())
 }
 
 fn check_stage_type(field: &str, stage_type: &str) -> Result<()> {
