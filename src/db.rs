@@ -14,6 +14,7 @@ use std::time::Duration;
 use r2d2::{Pool, PooledConnection};
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::{Connection, Transaction, TransactionBehavior};
+use tokio::sync::Semaphore;
 use tracing::Instrument;
 
 use crate::{Error, Result};
@@ -30,6 +31,11 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct Db {
     pool: Pool<SqliteConnectionManager>,
     write_lock: Arc<Mutex<()>>,
+    /// One permit per pooled connection: requests queue here, on the async
+    /// side, instead of as blocking threads contending for connections.
+    slots: Arc<Semaphore>,
+    /// How long a request waits for a slot before it is refused.
+    wait: Duration,
 }
 
 impl Db {
@@ -44,6 +50,8 @@ impl Db {
         Ok(Db {
             pool,
             write_lock: Arc::new(Mutex::new(())),
+            slots: Arc::new(Semaphore::new(pool_size as usize)),
+            wait,
         })
     }
 
@@ -79,7 +87,7 @@ impl Db {
         F: FnOnce(&Connection) -> Result<T> + Send + 'static,
     {
         let db = self.clone();
-        off_the_runtime(move || db.read_now(work)).await
+        self.off_the_runtime(move || db.read_now(work)).await
     }
 
     /// [`Db::write_now`] on a blocking thread, inside the caller's tracing span.
@@ -89,21 +97,26 @@ impl Db {
         F: FnOnce(&Transaction) -> Result<T> + Send + 'static,
     {
         let db = self.clone();
-        off_the_runtime(move || db.write_now(work)).await
+        self.off_the_runtime(move || db.write_now(work)).await
     }
-}
 
-/// Runs blocking `work` on tokio's blocking pool, keeping the current span.
-async fn off_the_runtime<T, F>(work: F) -> Result<T>
-where
-    T: Send + 'static,
-    F: FnOnce() -> Result<T> + Send + 'static,
-{
-    let span = tracing::Span::current();
-    tokio::task::spawn_blocking(move || span.in_scope(work))
-        .in_current_span()
-        .await
-        .map_err(|err| Error::Internal(format!("database task failed: {err}")))?
+    /// Runs blocking `work` on tokio's blocking pool once a slot is free,
+    /// keeping the current span.
+    async fn off_the_runtime<T, F>(&self, work: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce() -> Result<T> + Send + 'static,
+    {
+        let _slot = tokio::time::timeout(self.wait, self.slots.acquire())
+            .await
+            .map_err(|_| Error::Unavailable("no database connection became free in time".into()))?
+            .map_err(|_| Error::Internal("the database is closed".into()))?;
+        let span = tracing::Span::current();
+        tokio::task::spawn_blocking(move || span.in_scope(work))
+            .in_current_span()
+            .await
+            .map_err(|err| Error::Internal(format!("database task failed: {err}")))?
+    }
 }
 
 /// Per-connection settings; WAL mode itself is persistent and set by [`migrate`].

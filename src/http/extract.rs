@@ -1,6 +1,6 @@
 //! Filters that turn the parts of a request into checked values: the
 //! caller's token, a JSON body within the size limit, path ids and query
-//! parameters. Each rejects with the SPEC §3 error it stands for.
+//! parameters, each failing with the SPEC §3 error it stands for.
 
 use std::convert::Infallible;
 
@@ -13,6 +13,8 @@ use warp::{Filter, Rejection};
 
 use super::errors::reject;
 use super::App;
+use rusqlite::Connection;
+
 use crate::auth::{Permission, Principal, Secret};
 use crate::input::MAX_ID_CHARS;
 use crate::store::users;
@@ -23,35 +25,46 @@ pub fn with_app(app: App) -> impl Filter<Extract = (App,), Error = Infallible> +
     warp::any().map(move || app.clone())
 }
 
-/// The principal of the request's bearer token, which must grant one of
-/// `any_of`: `401` without a valid token, `403` without the permission.
-pub fn authorized(
-    app: App,
+/// Whoever sent a request: its bearer token and what the route needs.
+///
+/// The token is checked by [`Caller::authenticate`] inside the handler's one
+/// database call, so a request costs one trip to a blocking thread. Missing
+/// or malformed headers are refused here already, before the body is read.
+#[derive(Clone, Debug)]
+pub struct Caller {
+    secret: Secret,
     any_of: &'static [Permission],
-) -> impl Filter<Extract = (Principal,), Error = Rejection> + Clone {
-    warp::header::headers_cloned().and_then(move |headers: HeaderMap| {
-        let app = app.clone();
-        async move {
-            let secret = bearer_token(&headers).ok_or_else(|| {
-                reject(Error::Unauthorized(
-                    "missing or malformed Authorization header; expected \"Bearer <token>\"",
-                ))
-            })?;
-            let principal = app
-                .db
-                .read(move |conn| users::authenticate(conn, &secret))
-                .await
-                .map_err(reject)?
-                .ok_or_else(|| reject(Error::Unauthorized("unknown or revoked token")))?;
-            if !any_of.iter().any(|&p| principal.may(p)) {
-                let needed: Vec<&str> = any_of.iter().map(|p| p.as_str()).collect();
-                return Err(reject(Error::Forbidden(format!(
-                    "this token lacks the permission {}",
-                    needed.join(" or ")
-                ))));
-            }
-            Ok(principal)
+}
+
+impl Caller {
+    /// The principal of a live token that grants one of the route's
+    /// permissions: `401` for an unknown or revoked token, `403` without
+    /// the permission.
+    pub fn authenticate(&self, conn: &Connection) -> Result<Principal, Error> {
+        let principal = users::authenticate(conn, &self.secret)?
+            .ok_or(Error::Unauthorized("unknown or revoked token"))?;
+        if !self.any_of.iter().any(|&p| principal.may(p)) {
+            let needed: Vec<&str> = self.any_of.iter().map(|p| p.as_str()).collect();
+            return Err(Error::Forbidden(format!(
+                "this token lacks the permission {}",
+                needed.join(" or ")
+            )));
         }
+        Ok(principal)
+    }
+}
+
+/// The request's [`Caller`]; `401` without a well-formed bearer token.
+pub fn caller(
+    any_of: &'static [Permission],
+) -> impl Filter<Extract = (Caller,), Error = Rejection> + Clone {
+    warp::header::headers_cloned().and_then(move |headers: HeaderMap| async move {
+        let secret = bearer_token(&headers).ok_or_else(|| {
+            reject(Error::Unauthorized(
+                "missing or malformed Authorization header; expected \"Bearer <token>\"",
+            ))
+        })?;
+        Ok::<_, Rejection>(Caller { secret, any_of })
     })
 }
 
@@ -65,24 +78,30 @@ fn bearer_token(headers: &HeaderMap) -> Option<Secret> {
     Some(Secret::new(token))
 }
 
+/// A request body read as JSON, or why it could not be.
+///
+/// Body errors are answered only after the token is checked (SPEC §3), so
+/// they travel as a value to the handler instead of as a rejection.
+pub type Body<T> = Result<T, Error>;
+
 /// A JSON body of type `T`: `415` for another content type (none counts as
 /// JSON), `413` over `limit` bytes, `400` naming the field at fault.
 pub fn json_body<T: DeserializeOwned + Send>(
     limit: u64,
-) -> impl Filter<Extract = (T,), Error = Rejection> + Clone {
+) -> impl Filter<Extract = (Body<T>,), Error = Rejection> + Clone {
     warp::header::headers_cloned()
         .and(warp::body::stream())
-        .and_then(move |headers: HeaderMap, body| async move {
-            check_content_type(&headers).map_err(reject)?;
+        .then(move |headers: HeaderMap, body| async move {
+            check_content_type(&headers)?;
             let declared = headers
                 .get(CONTENT_LENGTH)
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.parse::<u64>().ok());
             if declared.is_some_and(|n| n > limit) {
-                return Err(reject(Error::PayloadTooLarge(limit)));
+                return Err(Error::PayloadTooLarge(limit));
             }
-            let bytes = read_limited(body, limit).await.map_err(reject)?;
-            parse_json(&bytes).map_err(reject)
+            let bytes = read_limited(body, limit).await?;
+            parse_json(&bytes)
         })
 }
 

@@ -155,17 +155,15 @@ fn get_or_head() -> impl Filter<Extract = (), Error = Rejection> + Copy {
 }
 
 /// What every API route checks after its path, in SPEC §3 order: the
-/// method (recording the route on the span), then the token and whether
-/// it grants one of `any_of`.
+/// method (recording the route on the span), then the bearer token. The
+/// handler checks the token's validity and permission (`any_of`) first
+/// thing in its database call.
 fn guard(
     method: impl Filter<Extract = (), Error = Rejection> + Clone,
     pattern: &'static str,
-    app: &App,
     any_of: &'static [Permission],
-) -> impl Filter<Extract = (crate::auth::Principal,), Error = Rejection> + Clone {
-    method
-        .and(route(pattern))
-        .and(extract::authorized(app.clone(), any_of))
+) -> impl Filter<Extract = (extract::Caller,), Error = Rejection> + Clone {
+    method.and(route(pattern)).and(extract::caller(any_of))
 }
 
 /// Records the matched route pattern on the request's span. Placed after

@@ -8,9 +8,8 @@ use warp::http::StatusCode;
 use warp::reply::Response;
 use warp::Filter;
 
-use super::extract::{decode_id, json_body, with_app};
+use super::extract::{decode_id, json_body, with_app, Body, Caller};
 use super::{get_or_head, guard, json, respond, wrong_method, App, UPDATE, VIEW};
-use crate::auth::Principal;
 use crate::input::{check_text, present};
 use crate::store::progress::{self, Toggle};
 use crate::timestamp::Timestamp;
@@ -30,7 +29,7 @@ fn onboarding_route(app: &App) -> BoxedFilter<(Response,)> {
     let name = "/api/clients/:companyId/onboarding";
     let path = || warp::path!("api" / "clients" / String / "onboarding");
     let get = path()
-        .and(guard(get_or_head(), name, app, VIEW))
+        .and(guard(get_or_head(), name, VIEW))
         .and(with_app(app.clone()))
         .then(get)
         .map(respond);
@@ -45,7 +44,7 @@ fn assign_route(app: &App) -> BoxedFilter<(Response,)> {
     let name = "/api/clients/:companyId/onboarding/assign";
     let path = || warp::path!("api" / "clients" / String / "onboarding" / "assign");
     let post = path()
-        .and(guard(warp::post(), name, app, UPDATE))
+        .and(guard(warp::post(), name, UPDATE))
         .and(json_body::<Assign>(app.settings.max_body_bytes))
         .and(with_app(app.clone()))
         .then(assign)
@@ -61,7 +60,7 @@ fn milestone_route(app: &App) -> BoxedFilter<(Response,)> {
     let name = "/api/clients/:companyId/onboarding/milestones/:milestoneId";
     let path = || warp::path!("api" / "clients" / String / "onboarding" / "milestones" / String);
     let patch = path()
-        .and(guard(warp::patch(), name, app, UPDATE))
+        .and(guard(warp::patch(), name, UPDATE))
         .and(json_body::<PatchMilestone>(app.settings.max_body_bytes))
         .and(with_app(app.clone()))
         .then(toggle)
@@ -88,10 +87,16 @@ struct PatchMilestone {
     notes: Option<Option<String>>,
 }
 
-async fn get(raw_id: String, _user: Principal, app: App) -> Result<Response> {
-    let id = decode_id("companyId", &raw_id)?;
+async fn get(raw_id: String, caller: Caller, app: App) -> Result<Response> {
+    let id = decode_id("companyId", &raw_id);
 
-    let onboarding = app.db.read(move |conn| progress::read(conn, &id)).await?;
+    let onboarding = app
+        .db
+        .read(move |conn| {
+            caller.authenticate(conn)?;
+            progress::read(conn, &id?)
+        })
+        .await?;
 
     Ok(match onboarding {
         Some(onboarding) => json(StatusCode::OK, &onboarding),
@@ -102,16 +107,20 @@ async fn get(raw_id: String, _user: Principal, app: App) -> Result<Response> {
     })
 }
 
-async fn assign(raw_id: String, user: Principal, body: Assign, app: App) -> Result<Response> {
-    let id = decode_id("companyId", &raw_id)?;
-    if body.template_id.is_empty() {
-        return Err(Error::invalid("template_id", "must not be empty"));
-    }
-    let force = body.force.unwrap_or(false);
+async fn assign(raw_id: String, caller: Caller, body: Body<Assign>, app: App) -> Result<Response> {
+    let input = body.and_then(|body| {
+        let id = decode_id("companyId", &raw_id)?;
+        if body.template_id.is_empty() {
+            return Err(Error::invalid("template_id", "must not be empty"));
+        }
+        Ok((id, body.template_id, body.force.unwrap_or(false)))
+    });
 
     app.db
         .write(move |tx| {
-            progress::assign(tx, &id, &body.template_id, force, &user, Timestamp::now())
+            let user = caller.authenticate(tx)?;
+            let (id, template_id, force) = input?;
+            progress::assign(tx, &id, &template_id, force, &user, Timestamp::now())
         })
         .await?;
 
@@ -121,20 +130,25 @@ async fn assign(raw_id: String, user: Principal, body: Assign, app: App) -> Resu
 async fn toggle(
     raw_id: String,
     raw_milestone_id: String,
-    user: Principal,
-    body: PatchMilestone,
+    caller: Caller,
+    body: Body<PatchMilestone>,
     app: App,
 ) -> Result<Response> {
-    let id = decode_id("companyId", &raw_id)?;
-    let milestone_id = decode_id("milestoneId", &raw_milestone_id)?;
-    check_text("notes", body.notes.as_ref().and_then(|n| n.as_deref()))?;
-    let toggle = Toggle {
-        completed: body.completed,
-        notes: body.notes,
-    };
+    let input = body.and_then(|body| {
+        let id = decode_id("companyId", &raw_id)?;
+        let milestone_id = decode_id("milestoneId", &raw_milestone_id)?;
+        check_text("notes", body.notes.as_ref().and_then(|n| n.as_deref()))?;
+        let toggle = Toggle {
+            completed: body.completed,
+            notes: body.notes,
+        };
+        Ok((id, milestone_id, toggle))
+    });
 
     app.db
         .write(move |tx| {
+            let user = caller.authenticate(tx)?;
+            let (id, milestone_id, toggle) = input?;
             progress::toggle_milestone(tx, &id, &milestone_id, toggle, &user, Timestamp::now())
         })
         .await?;
