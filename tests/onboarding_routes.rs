@@ -930,3 +930,149 @@ fn notes_kept_on_an_incomplete_milestone_survive_completion_without_notes() {
         &json!({"id": "m_live", "completed": true, "source": "manual", "notes": "wait"}),
     );
 }
+
+// Recent decisions: `null` where it means nothing, HEAD, trailing slashes.
+
+#[test]
+fn force_null_on_assign_is_refused_and_changes_nothing() {
+    let server = Server::start();
+    server.post_template(small_template("tpl_a"));
+    server.post_template(small_template("tpl_b"));
+    server.put_client("fresh", "Fresh");
+    server.put_client("taken", "Taken");
+    assert_ok(&assign(&server, "taken", json!({"template_id": "tpl_a"})));
+    let fresh_before = onboarding(&server, "fresh");
+    let taken_before = onboarding(&server, "taken");
+    let history_before = activity(&server, "taken");
+
+    for (client, template) in [("fresh", "tpl_a"), ("taken", "tpl_b"), ("taken", "tpl_a")] {
+        let body = json!({"template_id": template, "force": null});
+        let reply = assign(&server, client, body);
+        let error = reply.assert_error(400, "bad_request");
+        assert!(
+            error["error"].as_str().unwrap().starts_with("force"),
+            "{client} {template}: {error}"
+        );
+        assert!(error.get("requires_confirmation").is_none(), "{error}");
+    }
+
+    assert_eq!(onboarding(&server, "fresh"), fresh_before);
+    assert_eq!(fresh_before["template"], Value::Null);
+    assert_eq!(onboarding(&server, "taken"), taken_before);
+    assert_eq!(taken_before["template"]["id"], "tpl_a");
+    assert!(activity(&server, "fresh").is_empty());
+    assert_eq!(activity(&server, "taken"), history_before);
+}
+
+#[test]
+fn patching_a_template_with_null_active_or_name_is_refused() {
+    let server = Server::start();
+    server.post_template(small_template("tpl"));
+    let before = server.get_json("/api/onboarding/templates/tpl");
+
+    for (body, field) in [
+        (json!({"active": null}), "active"),
+        (json!({"name": null}), "name"),
+        (json!({"name": null, "active": false}), "name"),
+        (json!({"active": null, "name": "Renamed"}), "active"),
+    ] {
+        let reply = server.call("PATCH", "/api/onboarding/templates/tpl", Some(body.clone()));
+        let error = reply.assert_error(400, "bad_request");
+        assert!(
+            error["error"].as_str().unwrap().starts_with(field),
+            "{body}: {error}"
+        );
+    }
+
+    assert_eq!(server.get_json("/api/onboarding/templates/tpl"), before);
+    assert_eq!(before["name"], "Standard");
+    assert_eq!(before["active"], true);
+}
+
+#[test]
+fn head_answers_wherever_get_does_without_a_body() {
+    let server = Server::start();
+    server.post_template(small_template("tpl"));
+    server.put_client("acme", "Acme");
+    assert_ok(&assign(&server, "acme", json!({"template_id": "tpl"})));
+
+    for path in [
+        "/api/clients/acme/onboarding",
+        "/api/clients/acme/onboarding/activity",
+        "/api/clients/acme",
+        "/api/clients",
+        "/api/clients/onboarding/stuck",
+        "/api/onboarding/templates",
+        "/api/onboarding/templates/tpl",
+    ] {
+        let get = server.call("GET", path, None);
+        assert_eq!(get.status, 200, "GET {path}: {}", get.body);
+        assert!(!get.body.is_empty());
+
+        let head = server.call("HEAD", path, None);
+        assert_eq!(head.status, 200, "HEAD {path}");
+        assert_eq!(head.body, "", "HEAD {path}");
+        assert_eq!(
+            head.header("content-type"),
+            get.header("content-type"),
+            "{path}"
+        );
+
+        let anonymous = server.request("HEAD", path, None, None, None);
+        assert_eq!(anonymous.status, 401, "HEAD {path} without a token");
+        assert_eq!(anonymous.body, "");
+        let bad = server.request("HEAD", path, Some("onb_nope"), None, None);
+        assert_eq!(bad.status, 401, "HEAD {path} with an unknown token");
+    }
+
+    for path in ["/healthz", "/api/openapi.json"] {
+        let head = server.request("HEAD", path, None, None, None);
+        assert_eq!(head.status, 200, "HEAD {path}");
+        assert_eq!(head.body, "");
+    }
+    let missing = server.call("HEAD", "/api/clients/nobody/onboarding", None);
+    assert_eq!(missing.status, 404);
+    assert_eq!(missing.body, "");
+
+    // HEAD changed nothing: the onboarding and its history are as before.
+    assert_eq!(activity(&server, "acme").len(), 1);
+    assert_eq!(onboarding(&server, "acme")["template"]["id"], "tpl");
+}
+
+#[test]
+fn a_trailing_slash_reads_the_same_resource() {
+    let server = Server::start();
+    server.post_template(small_template("tpl"));
+    server.put_client("acme", "Acme");
+    server.put_client("beta", "Beta");
+    assert_ok(&assign(&server, "acme", json!({"template_id": "tpl"})));
+
+    for path in [
+        "/api/clients/acme",
+        "/api/clients/acme/onboarding",
+        "/api/clients/acme/onboarding/activity",
+        "/api/clients/beta",
+        "/api/onboarding/templates/tpl",
+    ] {
+        let plain = server.get_json(path);
+        let slashed = server.get_json(&format!("{path}/"));
+        assert_eq!(slashed, plain, "{path}/");
+    }
+    assert_eq!(server.get_json("/api/clients/acme/")["name"], "Acme");
+    assert_eq!(server.get_json("/api/clients/beta/")["name"], "Beta");
+
+    // A write through a trailing slash reaches the same milestone.
+    assert_ok(&toggle(
+        &server,
+        "acme",
+        "m_call/",
+        json!({"completed": true}),
+    ));
+    assert_eq!(
+        milestone(&onboarding(&server, "acme"), "m_call")["completed"],
+        true
+    );
+    server
+        .call("GET", "/api/clients/nobody/", None)
+        .assert_error(404, "not_found");
+}

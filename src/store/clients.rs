@@ -194,6 +194,15 @@ pub fn ids_on_template(conn: &Connection, template_id: &str) -> Result<Vec<Strin
     Ok(ids)
 }
 
+/// The stuck list's query: the rule of [`onboarding::is_stuck`] in SQL.
+const STUCK_QUERY: &str = "SELECT id, name, logo_url, current_stage_type, completed_count,
+         total_count, last_completed_at
+     FROM clients INDEXED BY clients_unfinished_by_activity
+     WHERE template_id IS NOT NULL AND completed_count < total_count
+         AND activity_at <= ?1
+     ORDER BY activity_at, name, id
+     LIMIT ?2";
+
 /// Clients whose onboarding has stalled: a template with work left and no
 /// activity since `cutoff`; longest-stalled first, then name, then id.
 ///
@@ -206,15 +215,7 @@ pub fn stuck(
     now: Timestamp,
 ) -> Result<Vec<StuckClient>> {
     let clients = conn
-        .prepare_cached(
-            "SELECT id, name, logo_url, current_stage_type, completed_count, total_count,
-                 last_completed_at
-             FROM clients INDEXED BY clients_unfinished_by_activity
-             WHERE template_id IS NOT NULL AND completed_count < total_count
-                 AND activity_at <= ?1
-             ORDER BY activity_at, name, id
-             LIMIT ?2",
-        )?
+        .prepare_cached(STUCK_QUERY)?
         .query_map(params![cutoff, limit], |row| {
             let last_activity: Option<Timestamp> = row.get(6)?;
             Ok(StuckClient {
@@ -279,4 +280,30 @@ pub fn refresh_summary(conn: &Connection, client_id: &str) -> Result<()> {
         last_completed_at
     ])?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_stuck_query_walks_its_index_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("plan.db");
+        crate::db::migrate(&path).unwrap();
+        let conn = Connection::open(&path).unwrap();
+
+        let plan: Vec<String> = conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {STUCK_QUERY}"))
+            .unwrap()
+            .query_map(params![0, 5], |row| row.get::<_, String>(3))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+
+        assert_eq!(
+            plan,
+            vec!["SEARCH clients USING INDEX clients_unfinished_by_activity (activity_at<?)"]
+        );
+    }
 }
