@@ -1350,3 +1350,108 @@ fn generated_history_ids_never_take_ids_a_later_client_brings() {
     assert_eq!(first["entries"][0]["source"], "import");
     assert_eq!(first["entries"][0]["at"], "2026-10-01T09:00:00Z");
 }
+
+/// A client whose imported history ids run against time: 900 is the latest
+/// entry, 901 the earliest, 899 and 902 share one instant.
+fn out_of_order_history_document() -> Value {
+    let entry = |id: &str, at: &str, kind: &str, milestone: Option<&str>| {
+        json!({"id": id, "at": at, "kind": kind, "template_id": "tpl_std",
+               "milestone_id": milestone, "milestone_name": milestone.map(|_| "Step"),
+               "user_id": "u_ana", "user_name": "Ana", "source": "manual", "notes": null})
+    };
+    json!({
+        "version": 1,
+        "users": [{"id": "u_ana", "name": "Ana"}],
+        "templates": [small_template("tpl_std")],
+        "clients": [
+            {"id": "acme", "name": "Acme",
+             "onboarding": {"template_id": "tpl_std", "assigned_at": "2026-10-01T09:00:00Z",
+                "assigned_by": "u_ana",
+                "milestones": [
+                    {"id": "m_contract", "completed_at": "2026-10-02T09:00:00Z",
+                     "completed_by": "u_ana", "source": "manual"},
+                    {"id": "m_call", "completed_at": "2026-10-03T09:00:00Z",
+                     "completed_by": "u_ana", "source": "manual"}
+                ]},
+             "activity": [
+                entry("900", "2026-10-03T09:00:00Z", "completed", Some("m_call")),
+                entry("901", "2026-10-01T09:00:00Z", "assigned", None),
+                entry("902", "2026-10-02T09:00:00Z", "notes_changed", Some("m_contract")),
+                entry("899", "2026-10-02T09:00:00Z", "completed", Some("m_contract"))
+             ]}
+        ]
+    })
+}
+
+/// `(id, at)` of history entries.
+fn ids_and_times(entries: &[Value]) -> Vec<(String, String)> {
+    entries
+        .iter()
+        .map(|e| {
+            (
+                e["id"].as_str().expect("id").to_string(),
+                e["at"].as_str().expect("at").to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn imported_history_is_ordered_by_time_not_by_id() {
+    let server = Server::start();
+    assert_success(&import(&server, &out_of_order_history_document()), "import");
+    let newest_first = [
+        ("900", "2026-10-03T09:00:00Z"),
+        ("902", "2026-10-02T09:00:00Z"),
+        ("899", "2026-10-02T09:00:00Z"),
+        ("901", "2026-10-01T09:00:00Z"),
+    ]
+    .map(|(id, at)| (id.to_string(), at.to_string()));
+
+    // The API: newest first, a tie broken by the larger id.
+    let page = server.get_json("/api/clients/acme/onboarding/activity");
+    assert_eq!(page["next_cursor"], Value::Null);
+    let listed = ids_and_times(page["entries"].as_array().unwrap());
+    assert_eq!(listed, newest_first);
+    assert_eq!(page["entries"][0]["kind"], "completed");
+    assert_eq!(page["entries"][0]["milestone_id"], "m_call");
+    assert_eq!(page["entries"][3]["kind"], "assigned");
+
+    // The export: oldest first, the same entries.
+    let exported: Value = serde_json::from_str(&export(&server)).unwrap();
+    let history = exported["clients"][0]["activity"].as_array().unwrap();
+    let mut oldest_first = newest_first.to_vec();
+    oldest_first.reverse();
+    assert_eq!(ids_and_times(history), oldest_first);
+    assert_eq!(history[0]["kind"], "assigned");
+    assert_eq!(history[1]["kind"], "completed");
+    assert_eq!(history[2]["kind"], "notes_changed");
+}
+
+#[test]
+fn paging_imported_history_one_entry_at_a_time_visits_each_once_in_time_order() {
+    let server = Server::start();
+    assert_success(&import(&server, &out_of_order_history_document()), "import");
+
+    let mut walked = Vec::new();
+    let mut path = "/api/clients/acme/onboarding/activity?limit=1".to_string();
+    loop {
+        let page = server.get_json(&path);
+        let entries = page["entries"].as_array().unwrap();
+        assert_eq!(entries.len(), 1, "{path}: {page}");
+        walked.extend(ids_and_times(entries));
+        assert!(walked.len() <= 4, "more pages than entries: {walked:?}");
+
+        match page["next_cursor"].as_str() {
+            Some(cursor) => {
+                path = format!("/api/clients/acme/onboarding/activity?limit=1&cursor={cursor}");
+            }
+            None => break,
+        }
+    }
+
+    let ids: Vec<&str> = walked.iter().map(|(id, _)| id.as_str()).collect();
+    assert_eq!(ids, ["900", "902", "899", "901"]);
+    let whole = server.get_json("/api/clients/acme/onboarding/activity");
+    assert_eq!(walked, ids_and_times(whole["entries"].as_array().unwrap()));
+}
