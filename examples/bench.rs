@@ -631,13 +631,7 @@ fn check_seed(db: &Db, plans: &[ClientPlan], now: i64) -> Result<(), String> {
 // In-process measurements
 
 /// The stuck list's query as `store::clients::stuck` runs it.
-const STUCK_SQL: &str = "SELECT id, name, logo_url, current_stage_type, completed_count,
-         total_count, last_completed_at
-     FROM clients INDEXED BY clients_unfinished_by_activity
-     WHERE template_id IS NOT NULL AND completed_count < total_count
-         AND activity_at <= ?1
-     ORDER BY activity_at, name, id
-     LIMIT ?2";
+const STUCK_SQL: &str = onboarding::store::clients::STUCK_QUERY;
 
 /// Prints how SQLite runs the stuck query, with its index hint and without.
 fn print_stuck_plan(path: &Path) -> Result<(), String> {

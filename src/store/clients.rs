@@ -195,7 +195,8 @@ pub fn ids_on_template(conn: &Connection, template_id: &str) -> Result<Vec<Strin
 }
 
 /// The stuck list's query: the rule of [`onboarding::is_stuck`] in SQL.
-const STUCK_QUERY: &str = "SELECT id, name, logo_url, current_stage_type, completed_count,
+/// Public so that the benchmark can show its plan.
+pub const STUCK_QUERY: &str = "SELECT id, name, logo_url, current_stage_type, completed_count,
          total_count, last_completed_at
      FROM clients INDEXED BY clients_unfinished_by_activity
      WHERE template_id IS NOT NULL AND completed_count < total_count

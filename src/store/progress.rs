@@ -4,12 +4,12 @@
 //! Each function here runs inside the caller's transaction and leaves the
 //! client's summary and history consistent with what it changed.
 
+use std::collections::HashMap;
+
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::auth::Principal;
-use crate::onboarding::{
-    FactType, MilestoneProgress, Onboarding, Source, StageProgress, TemplateHeader,
-};
+use crate::onboarding::{FactType, MilestoneProgress, Onboarding, Source, StageProgress};
 use crate::store::activity::{self, Kind, NewEntry};
 use crate::store::{clients, templates};
 use crate::timestamp::Timestamp;
@@ -20,73 +20,72 @@ pub fn read(conn: &Connection, client_id: &str) -> Result<Option<Onboarding>> {
     let Some(template_id) = clients::assigned_template(conn, client_id)? else {
         return Ok(None);
     };
+    let template = templates::header(conn, &template_id)?;
+    let definition = templates::stages(conn, &template_id)?;
 
-    let template = conn
-        .prepare_cached("SELECT id, name, description, active FROM templates WHERE id = ?1")?
-        .query_row([&template_id], |row| {
-            Ok(TemplateHeader {
-                id: row.get(0)?,
-                name: row.get(1)?,
-                description: row.get(2)?,
-                active: row.get(3)?,
-            })
-        })?;
-
-    let mut stages: Vec<StageProgress> = conn
+    let mut states: HashMap<String, MilestoneState> = conn
         .prepare_cached(
-            "SELECT id, type, name, position FROM stages
-             WHERE template_id = ?1 ORDER BY position, id",
+            "SELECT p.milestone_id, p.completed_at, p.completed_by, u.name, p.source, p.notes
+             FROM progress p LEFT JOIN users u ON u.id = p.completed_by
+             WHERE p.client_id = ?1 AND p.template_id = ?2",
         )?
-        .query_map([&template_id], |row| {
-            Ok(StageProgress {
-                id: row.get(0)?,
-                stage_type: row.get(1)?,
-                name: row.get(2)?,
-                position: row.get(3)?,
-                completed_count: 0,
-                total_count: 0,
-                milestones: Vec::new(),
-            })
+        .query_map(params![client_id, template_id], |row| {
+            Ok((
+                row.get(0)?,
+                MilestoneState {
+                    completed_at: row.get(1)?,
+                    completed_by: row.get(2)?,
+                    completed_by_name: row.get(3)?,
+                    source: row.get(4)?,
+                    notes: row.get(5)?,
+                },
+            ))
         })?
         .collect::<rusqlite::Result<_>>()?;
 
-    let mut stmt = conn.prepare_cached(
-        "SELECT m.stage_id, m.id, m.name, m.description, m.position, m.auto_complete,
-             p.completed_at, p.completed_by, u.name, p.source, p.notes
-         FROM milestones m
-         LEFT JOIN progress p ON p.client_id = ?2 AND p.template_id = m.template_id
-             AND p.milestone_id = m.id
-         LEFT JOIN users u ON u.id = p.completed_by
-         WHERE m.template_id = ?1
-         ORDER BY m.position, m.id",
-    )?;
-    let rows = stmt.query_map(params![template_id, client_id], |row| {
-        let completed_at: Option<Timestamp> = row.get(6)?;
-        Ok((
-            row.get::<_, String>(0)?,
-            MilestoneProgress {
-                id: row.get(1)?,
-                name: row.get(2)?,
-                description: row.get(3)?,
-                position: row.get(4)?,
-                auto_complete: row.get(5)?,
-                completed: completed_at.is_some(),
-                completed_at,
-                completed_by: row.get(7)?,
-                completed_by_name: row.get(8)?,
-                source: row.get(9)?,
-                notes: row.get(10)?,
-            },
-        ))
-    })?;
-    for row in rows {
-        let (stage_id, milestone) = row?;
-        if let Some(stage) = stages.iter_mut().find(|s| s.id == stage_id) {
-            stage.milestones.push(milestone);
-        }
-    }
+    let stages = definition
+        .into_iter()
+        .map(|stage| StageProgress {
+            id: stage.id,
+            stage_type: stage.stage_type,
+            name: stage.name,
+            position: stage.position,
+            completed_count: 0,
+            total_count: 0,
+            milestones: stage
+                .milestones
+                .into_iter()
+                .map(|m| {
+                    let state = states.remove(&m.id).unwrap_or_default();
+                    MilestoneProgress {
+                        completed: state.completed_at.is_some(),
+                        completed_at: state.completed_at,
+                        completed_by: state.completed_by,
+                        completed_by_name: state.completed_by_name,
+                        source: state.source,
+                        notes: state.notes,
+                        id: m.id,
+                        name: m.name,
+                        description: m.description,
+                        position: m.position,
+                        auto_complete: m.auto_complete,
+                    }
+                })
+                .collect(),
+        })
+        .collect();
 
     Ok(Some(Onboarding::new(template, stages)))
+}
+
+/// One client's progress on one milestone; the default is incomplete.
+#[derive(Default)]
+struct MilestoneState {
+    completed_at: Option<Timestamp>,
+    completed_by: Option<String>,
+    completed_by_name: Option<String>,
+    source: Option<Source>,
+    notes: Option<String>,
 }
 
 /// Assigns `template_id` to a client.

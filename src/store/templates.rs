@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::auth::random_id;
 use crate::input::{check_id, check_name, check_text, present};
-use crate::onboarding::FactType;
+use crate::onboarding::{FactType, TemplateHeader};
 use crate::store::{clients, progress};
 use crate::timestamp::Timestamp;
 use crate::{Error, Result};
@@ -336,6 +336,21 @@ pub fn is_active(conn: &Connection, id: &str) -> Result<Option<bool>> {
         .prepare_cached("SELECT active FROM templates WHERE id = ?1")?
         .query_row([id], |row| row.get(0))
         .optional()?)
+}
+
+/// A template's own fields, as a client's onboarding shows them.
+pub fn header(conn: &Connection, id: &str) -> Result<TemplateHeader> {
+    conn.prepare_cached("SELECT id, name, description, active FROM templates WHERE id = ?1")?
+        .query_row([id], |row| {
+            Ok(TemplateHeader {
+                id: row.get(0)?,
+                name: row.get(1)?,
+                description: row.get(2)?,
+                active: row.get(3)?,
+            })
+        })
+        .optional()?
+        .ok_or_else(|| Error::not_found(format!("no template {id:?}")))
 }
 
 /// The full template; `NotFound` when there is none.
