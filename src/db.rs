@@ -63,21 +63,24 @@ impl Db {
     /// Runs `work` in one `BEGIN IMMEDIATE` transaction and commits it if
     /// `work` succeeds. Blocks: call it from a blocking thread.
     pub fn write_now<T>(&self, work: impl FnOnce(&Transaction) -> Result<T>) -> Result<T> {
-        let mut conn = self.connection()?;
+        // The turn first, then a connection: waiting writers hold none.
         let _turn = self
             .write_lock
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut conn = self.connection()?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let value = work(&tx)?;
         tx.commit()?;
         Ok(value)
     }
 
-    /// Runs read-only `work` on a pooled connection. Blocks.
+    /// Runs read-only `work` on a pooled connection, in one read
+    /// transaction so that all its queries see the same state. Blocks.
     pub fn read_now<T>(&self, work: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
-        let conn = self.connection()?;
-        work(&conn)
+        let mut conn = self.connection()?;
+        let tx = conn.transaction()?;
+        work(&tx)
     }
 
     /// [`Db::read_now`] on a blocking thread, inside the caller's tracing span.

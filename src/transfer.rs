@@ -168,10 +168,7 @@ impl fmt::Display for ImportSummary {
 /// All of it is read in one read transaction, so the document is one
 /// instant's state even while the server goes on writing.
 pub fn export(db: &Db) -> Result<String> {
-    let document = db.read_now(|conn| {
-        let snapshot = conn.unchecked_transaction()?;
-        read_document(&snapshot)
-    })?;
+    let document = db.read_now(read_document)?;
     serde_json::to_string_pretty(&document)
         .map_err(|err| Error::Internal(format!("cannot serialise the export: {err}")))
 }
