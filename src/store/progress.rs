@@ -315,6 +315,8 @@ pub fn toggle_milestone(
             notes: notes.as_deref(),
         },
     )?;
-    clients::refresh_summary(conn, client_id)?;
+    if kind != Kind::NotesChanged {
+        clients::refresh_summary(conn, client_id)?;
+    }
     Ok(true)
 }
