@@ -64,7 +64,13 @@ pub fn parse_permissions(text: &str) -> Result<Vec<Permission>, String> {
     if permissions.is_empty() {
         return Err("no permissions given".into());
     }
-    Ok(permissions)
+    let mut distinct = Vec::with_capacity(permissions.len());
+    for permission in permissions {
+        if !distinct.contains(&permission) {
+            distinct.push(permission);
+        }
+    }
+    Ok(distinct)
 }
 
 /// Joins permissions as they are stored.
@@ -156,6 +162,10 @@ mod tests {
         assert_eq!(
             parse_permissions("clients:view, clients:update").unwrap(),
             vec![Permission::ClientsView, Permission::ClientsUpdate]
+        );
+        assert_eq!(
+            parse_permissions("clients:view,clients:view").unwrap(),
+            vec![Permission::ClientsView]
         );
         assert!(parse_permissions("clients:delete").is_err());
         assert!(parse_permissions(" , ").is_err());

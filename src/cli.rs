@@ -103,8 +103,8 @@ pub enum TokensCommand {
         /// Comma-separated: clients:view, clients:update, templates:manage, or *.
         #[arg(long, value_name = "P[,P...]", value_parser = permissions_arg)]
         permissions: PermissionList,
-        /// A note to tell tokens apart.
-        #[arg(long)]
+        /// A note to tell tokens apart (up to 200 characters, one line).
+        #[arg(long, value_parser = label_arg)]
         label: Option<String>,
     },
     /// List tokens (never their secrets).
@@ -133,12 +133,57 @@ fn name_arg(value: &str) -> Result<String, String> {
         .map_err(|_| "must be 1 to 200 characters, not only spaces".into())
 }
 
+fn label_arg(value: &str) -> Result<String, String> {
+    if value.chars().count() > 200 || value.chars().any(char::is_control) {
+        return Err("must be at most 200 characters on one line".into());
+    }
+    Ok(value.to_owned())
+}
+
 fn permissions_arg(value: &str) -> Result<PermissionList, String> {
     auth::parse_permissions(value).map(PermissionList)
 }
 
 /// The demo's database when none is configured.
 const DEMO_DATABASE: &str = "onboarding-demo.db";
+
+/// Parses the command line. `--help` and `--version` print and exit 0; a
+/// usage error prints one line and exits 2.
+pub fn parse() -> Result<Cli, ExitCode> {
+    Cli::try_parse().map_err(|err| {
+        if !err.use_stderr() {
+            let _ = err.print();
+            return ExitCode::SUCCESS;
+        }
+        eprintln!("onboarding: {}", one_line(&err.render().to_string()));
+        ExitCode::from(2)
+    })
+}
+
+/// The first paragraph of clap's message on one line, saying which
+/// environment variable a value may have come from.
+fn one_line(message: &str) -> String {
+    let first = message.split("\n\n").next().unwrap_or(message);
+    let mut line = first
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
+    if let Some(rest) = line.strip_prefix("error: ") {
+        line = rest.to_owned();
+    }
+    for (flag, variable) in [
+        ("--listen", "ONBOARDING_LISTEN"),
+        ("--db", "ONBOARDING_DB"),
+        ("--config", "ONBOARDING_CONFIG"),
+    ] {
+        if line.contains(&format!("'{flag} ")) && std::env::var_os(variable).is_some() {
+            line.push_str(&format!(" ({variable} is set)"));
+        }
+    }
+    line
+}
 
 /// Runs a parsed command line and returns the process's exit code.
 pub fn run(cli: Cli) -> ExitCode {
@@ -182,13 +227,17 @@ fn describe(err: &Error) -> String {
 }
 
 fn init_logging(level: &str) {
-    // warp's own per-request lines would repeat the one `http` writes.
-    let quiet_warp = "warp::filters::trace=off"
-        .parse()
-        .expect("a valid directive");
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new(level))
-        .add_directive(quiet_warp);
+    // warp's own per-request lines would repeat the one `http` writes, and
+    // its connection errors are peers that do not speak HTTP; refinery
+    // narrates each migration, which `migrate` sums up in one line.
+    let mut filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
+    for directive in [
+        "warp::filters::trace=off",
+        "warp::server=off",
+        "refinery_core=warn",
+    ] {
+        filter = filter.add_directive(directive.parse().expect("a valid directive"));
+    }
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -579,6 +579,11 @@ fn bad_flag_values_exit_2_and_change_nothing() {
 
         assert_eq!(status.code(), Some(2), "{what}: {stderr}");
         assert!(stderr.contains(flag), "{what}: {stderr}");
+        assert_eq!(
+            stderr.trim_end().lines().count(),
+            1,
+            "{what}: one line: {stderr}"
+        );
     }
 
     let users = stdout_of(&cli(&["users", "list"]));
@@ -589,6 +594,35 @@ fn bad_flag_values_exit_2_and_change_nothing() {
 }
 
 // Users and tokens.
+
+#[test]
+fn a_bad_value_from_the_environment_says_where_it_came_from() {
+    let dir = tempfile::tempdir().unwrap();
+
+    let out = run(onboarding(dir.path())
+        .env("ONBOARDING_LISTEN", "bad")
+        .arg("serve"));
+
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = stderr_of(&out);
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("'bad'"), "{stderr}");
+    assert!(stderr.contains("ONBOARDING_LISTEN is set"), "{stderr}");
+}
+
+#[test]
+fn commands_other_than_serving_keep_stderr_quiet() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("quiet.db");
+
+    let mut command = onboarding(dir.path());
+    command.env_remove("RUST_LOG");
+
+    let out = run(command.arg("--db").arg(&db).args(["users", "list"]));
+
+    assert_success(&out, "users list on a new database");
+    assert_eq!(stderr_of(&out), "", "migrating a new database says nothing");
+}
 
 #[test]
 fn users_are_added_once_and_listed() {
