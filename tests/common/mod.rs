@@ -5,7 +5,7 @@
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader, Read};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -290,8 +290,4 @@ pub fn small_template(id: &str) -> Value {
             ]}
         ]
     })
-}
-
-pub fn path_exists(path: &Path) -> bool {
-    path.exists()
 }
