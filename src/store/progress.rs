@@ -153,14 +153,21 @@ pub fn sync_with_template(
     template_id: &str,
     now: Timestamp,
 ) -> Result<()> {
+    add_missing_rows(conn, client_id, template_id)?;
+    auto_complete(conn, client_id, template_id, None, now)?;
+    clients::refresh_summary(conn, client_id)
+}
+
+/// Adds an open progress row for each milestone of the template that the
+/// client has no row for. Completes nothing.
+pub fn add_missing_rows(conn: &Connection, client_id: &str, template_id: &str) -> Result<()> {
     conn.prepare_cached(
         "INSERT INTO progress (client_id, template_id, milestone_id)
          SELECT ?1, template_id, id FROM milestones WHERE template_id = ?2
          ON CONFLICT (client_id, milestone_id) DO NOTHING",
     )?
     .execute(params![client_id, template_id])?;
-    auto_complete(conn, client_id, template_id, None, now)?;
-    clients::refresh_summary(conn, client_id)
+    Ok(())
 }
 
 /// Completes the incomplete milestones whose condition is met by a recorded

@@ -6,8 +6,8 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::onboarding::Source;
 use crate::store::activity::{self, Entry};
-use crate::store::clients;
 use crate::store::templates::{self, TemplateInput};
+use crate::store::{clients, progress};
 use crate::timestamp::Timestamp;
 use crate::{Error, Result};
 
@@ -99,7 +99,7 @@ pub fn put_template(
     if templates::exists(conn, id)? {
         templates::replace_definition(conn, id, input, updated_at)?;
         for client_id in clients::ids_on_template(conn, id)? {
-            add_missing_progress(conn, &client_id, id)?;
+            progress::add_missing_rows(conn, &client_id, id)?;
             clients::refresh_summary(conn, &client_id)?;
         }
     } else {
@@ -151,7 +151,7 @@ pub fn put_assignment(
             assignment.assigned_by
         ],
     )?;
-    add_missing_progress(conn, client_id, &assignment.template_id)?;
+    progress::add_missing_rows(conn, client_id, &assignment.template_id)?;
     let mut update = conn.prepare_cached(
         "UPDATE progress SET completed_at = ?3, completed_by = ?4, source = ?5, notes = ?6
          WHERE client_id = ?1 AND milestone_id = ?2",
@@ -166,18 +166,6 @@ pub fn put_assignment(
             row.notes
         ])?;
     }
-    Ok(())
-}
-
-/// Adds an open progress row for each milestone of the template that the
-/// client has no row for.
-fn add_missing_progress(conn: &Connection, client_id: &str, template_id: &str) -> Result<()> {
-    conn.prepare_cached(
-        "INSERT INTO progress (client_id, template_id, milestone_id)
-         SELECT ?1, template_id, id FROM milestones WHERE template_id = ?2
-         ON CONFLICT (client_id, milestone_id) DO NOTHING",
-    )?
-    .execute(params![client_id, template_id])?;
     Ok(())
 }
 
