@@ -7,7 +7,10 @@
 //! - [`db`] owns the connection pool, migrations and the blocking-work helper;
 //! - [`store`] holds all SQL, one module per aggregate;
 //! - [`onboarding`] holds the rules: current stage, percentage, stuck;
-//! - [`http`] maps requests to store calls and errors to JSON;
+//! - [`http`] maps requests to store calls and errors to JSON, and serves
+//!   the dashboard;
+//! - [`auth`] and [`input`] hold token and input checks shared by both;
+//! - [`transfer`] moves all data in and out; [`demo`] seeds the demo;
 //! - [`cli`] runs the subcommands.
 
 #![forbid(unsafe_code)]

@@ -3,9 +3,12 @@
 //! Each path is one group: the handlers for its methods, then a fallback
 //! that answers any other method with `405` and an `Allow` header. Within a
 //! route the checks run in the order SPEC §3 gives: the route itself, then
-//! the token ([`extract::authorized`]), then the body
-//! ([`extract::json_body`]), then the handler's lookups. Handlers are thin:
-//! they parse, call the store inside one database call, and answer.
+//! the token, then the body, then the handler's lookups. The token's form is
+//! checked by `extract::caller`; its validity and permission, by
+//! `Caller::authenticate` first thing in the handler's one
+//! database call; body errors (`extract::json_body`) travel to the handler
+//! as values so that they are answered only after that. Handlers are thin:
+//! they parse, make one database call to the store, and answer.
 
 mod clients;
 mod errors;
