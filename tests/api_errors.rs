@@ -25,35 +25,10 @@ fn no_template() -> Value {
     json!({"template": null, "stages": [], "current_stage_type": null})
 }
 
-/// Creates a token through the CLI; returns its id and secret.
-fn token_with_id(server: &Server, user: &str, permissions: &str) -> (String, String) {
-    let out = server.cli(&[
-        "tokens",
-        "create",
-        "--user",
-        user,
-        "--permissions",
-        permissions,
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    let id = stdout
-        .split_whitespace()
-        .nth(2)
-        .expect("created token <id> ...")
-        .to_owned();
-    let secret = stdout.lines().last().unwrap().trim().to_owned();
-    (id, secret)
-}
-
 #[test]
 fn a_token_revoked_through_the_cli_is_refused_at_once() {
     let server = Server::start();
-    let (id, secret) = token_with_id(&server, "admin", "clients:view");
+    let (id, secret) = server.create_token_with_id("admin", "clients:view");
     let path = "/api/clients/onboarding/stuck";
     let reply = server.request("GET", path, Some(&secret), None, None);
     assert_eq!(reply.status, 200, "{}", reply.body);

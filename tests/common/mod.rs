@@ -169,6 +169,11 @@ impl Server {
 
     /// Creates a token through the CLI and returns its secret.
     pub fn create_token(&self, user: &str, permissions: &str) -> String {
+        self.create_token_with_id(user, permissions).1
+    }
+
+    /// Creates a token through the CLI and returns its id and secret.
+    pub fn create_token_with_id(&self, user: &str, permissions: &str) -> (String, String) {
         let out = self.cli(&[
             "tokens",
             "create",
@@ -183,7 +188,13 @@ impl Server {
             String::from_utf8_lossy(&out.stderr)
         );
         let stdout = String::from_utf8(out.stdout).unwrap();
-        stdout.lines().last().unwrap().trim().to_string()
+        let id = stdout
+            .split_whitespace()
+            .nth(2)
+            .expect("created token <id> ...")
+            .to_owned();
+        let secret = stdout.lines().last().unwrap().trim().to_owned();
+        (id, secret)
     }
 
     /// Any request. `token: None` sends no Authorization header.
